@@ -1,0 +1,65 @@
+"""The patient's side, public: the invitation page and its acceptance, by link token."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from invitations import pages
+from invitations.errors import LinkExpired, LinkGone
+from invitations.http import Router, build_app, error_response, json_response, lambda_entry, responses
+from invitations.models import Accepted, LinkView
+from invitations.runtime import get_service
+
+router = Router()
+
+
+def _wants_json() -> bool:
+    return "application/json" in (router.current_event.headers.get("accept") or "").lower()
+
+
+def _html(status: int, body: str) -> Response:
+    return Response(status_code=status, body=body, headers=dict(pages.PAGE_HEADERS))
+
+
+def _link_problem(problem: LinkGone | LinkExpired) -> Response:
+    if _wants_json():
+        return error_response(problem.status, problem.code, problem.message)
+    if isinstance(problem, LinkExpired):
+        return _html(410, pages.expired_page(problem.locale, problem.clinician_name))
+    return _html(404, pages.gone_page())
+
+
+@router.get(
+    "/i/<token>",
+    summary="The invitation page (HTML), or its state as JSON with Accept: application/json",
+    responses=responses(200, LinkView, "Who invites, until when", 404, 410),
+)
+def view_invitation(token: str) -> Response:
+    # Opening the page never consumes the link: mail scanners open links too.
+    try:
+        invitation, view = get_service().view_link(token)
+    except (LinkGone, LinkExpired) as problem:
+        return _link_problem(problem)
+    if _wants_json():
+        return json_response(200, view)
+    if view.status == "accepted":
+        return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
+    accept_url = f"{get_service().link(invitation)}/accept"
+    return _html(200, pages.invitation_page(invitation.locale, invitation.clinician_name, invitation.expires_at, accept_url))
+
+
+@router.post(
+    "/i/<token>/accept",
+    summary="Accept the invitation (idempotent: the same link again gives the same answer)",
+    responses=responses(200, Accepted, "Accepted", 404, 410),
+)
+def accept_invitation(token: str) -> Response:
+    try:
+        invitation, accepted = get_service().accept(token)
+    except (LinkGone, LinkExpired) as problem:
+        return _link_problem(problem)
+    if _wants_json() or "application/json" in (router.current_event.headers.get("content-type") or ""):
+        return json_response(200, accepted)
+    return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
+
+
+app = build_app(router)
+lambda_handler = lambda_entry(app)

@@ -1,0 +1,20 @@
+"""Scheduled (EventBridge): every overdue pending invitation becomes expired, once."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from invitations.observability import logger, metrics
+from invitations.runtime import get_service
+
+# Stop with this much time left, so the run ends cleanly; the next run picks up the rest.
+SAFETY_MARGIN_MS = 10_000
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    run = get_service().expire_overdue(has_time=lambda: context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS)
+    return {"expired": run.expired, "complete": run.complete}

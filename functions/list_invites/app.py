@@ -1,0 +1,41 @@
+"""GET /invitations (list, search, filter) and GET /invitations/{id}: read-only."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
+from invitations.models import InvitationOut, InvitationPage, Status
+from invitations.runtime import get_service
+
+router = Router()
+
+
+@router.get(
+    "/invitations",
+    summary="List, search and filter the clinician's invitations, newest sent first",
+    responses=responses(200, InvitationPage, "A page of invitations", 400, 401, 422),
+)
+def list_invitations(
+    q: Annotated[str | None, Query(max_length=100, description="Start of any word of the patient's name")] = None,
+    status: Annotated[Status | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    page = get_service().list_page(current_clinician(router), q, status, limit, cursor)
+    return json_response(200, page)
+
+
+@router.get(
+    "/invitations/<invitation_id>",
+    summary="One invitation, with its current link",
+    responses=responses(200, InvitationOut, "The invitation", 401, 404, 422),
+)
+def get_invitation(invitation_id: Annotated[str, Path(max_length=64)]) -> Response:
+    service = get_service()
+    return json_response(200, service.present(service.get(current_clinician(router), invitation_id)))
+
+
+app = build_app(router)
+lambda_handler = lambda_entry(app)

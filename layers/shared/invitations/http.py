@@ -1,0 +1,129 @@
+"""HTTP glue shared by every function: the resolver, the contract's error body (mapped once,
+here), the caller's identity from the JWT authorizer, and the Lambda entry point."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from invitations.errors import DomainError, TooManySends, Unauthorized
+from invitations.models import ErrorResponse
+from invitations.observability import logger, metrics
+from invitations.service import Clinician
+
+JSON = "application/json"
+
+Router = APIGatewayHttpRouter
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None, **headers: str) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return Response(status_code=status, content_type=JSON, body=json.dumps({"error": error}), headers=headers or None)
+
+
+def json_response(status: int, body: BaseModel | dict[str, Any], **headers: str) -> Response:
+    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    return Response(status_code=status, content_type=JSON, body=json.dumps(payload), headers=headers or None)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # Powertools prefixes locations with where the value came from: ("body", "email"), ("query", "limit").
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_fields(errors: list[dict[str, Any]]) -> dict[str, str]:
+    """Field -> what is wrong. Built from pydantic's messages only, never from the input."""
+    fields: dict[str, str] = {}
+    for err in errors:
+        kind = err.get("type", "")
+        if kind == "extra_forbidden":
+            message = "unknown field"
+        elif kind == "missing":
+            message = "required"
+        else:
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        fields.setdefault(_field_name(tuple(err.get("loc", ()))), message)
+    return fields
+
+
+def build_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        errors = list(error.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_json", "The request body is not valid JSON.")
+        if any(e.get("type") == "model_attributes_type" and tuple(e.get("loc", ())) == ("body",) for e in errors):
+            return error_response(422, "validation_error", "The request body must be a JSON object.", {"body": "must be an object"})
+        return error_response(422, "validation_error", "Some fields are not valid.", _validation_fields(errors))
+
+    @app.exception_handler(DomainError)
+    def _domain(error: DomainError) -> Response:
+        headers = {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, TooManySends) else {}
+        return error_response(error.status, error.code, error.message, error.fields, **headers)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return error_response(404, "not_found", "No such route.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        # The type only: an exception's text may quote the input.
+        logger.error("unhandled error", extra={"error_type": type(error).__name__})
+        return error_response(500, "internal_error", "Something went wrong on our side; please try again.")
+
+    return app
+
+
+def current_clinician(app: APIGatewayHttpResolver | APIGatewayHttpRouter) -> Clinician:
+    """The caller, as the API's JWT authorizer verified them (`sub`, `name` claims)."""
+    authorizer = app.current_event.request_context.authorizer
+    claims = (authorizer.jwt_claim if authorizer else None) or {}
+    subject = claims.get("sub")
+    if not subject:
+        raise Unauthorized()
+    return Clinician(id=str(subject), name=str(claims.get("name") or "Votre soignant"))
+
+
+def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The function's handler: correlation id in every log line, metrics flushed per call."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler
+
+
+_ERROR_TEXT = {
+    400: "Malformed request (e.g. invalid JSON or cursor)",
+    401: "Missing or invalid bearer token",
+    404: "Not found (or not yours)",
+    409: "Conflict with the current state",
+    410: "The link has expired",
+    422: "Validation error",
+    429: "Too many sends; see Retry-After",
+}
+
+
+def responses(success: int, model: type[BaseModel] | None, description: str, *errors: int) -> dict[int, Any]:
+    """OpenAPI responses for a route: its success body and the contract's error body."""
+    documented: dict[int, Any] = {success: {"description": description}}
+    if model is not None:
+        documented[success]["content"] = {JSON: {"model": model}}
+    for status in errors:
+        documented[status] = {"description": _ERROR_TEXT[status], "content": {JSON: {"model": ErrorResponse}}}
+    return documented

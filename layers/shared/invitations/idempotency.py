@@ -1,0 +1,75 @@
+"""`Idempotency-Key` on sending: the same key and body again answers the first invitation and
+sends nothing more (Powertools idempotency, records kept in the service's table).
+
+The stored answer is the invitation's id only: a link is a credential and must never be
+written anywhere in clear, so a replay re-reads the invitation and shows its current link."""
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from invitations.domain import Invitation
+from invitations.errors import Busy, IdempotencyKeyReused
+from invitations.models import InvitationCreate
+from invitations.runtime import client, get_service
+from invitations.service import Clinician
+from invitations.settings import get_settings
+
+KEY_LIFETIME_SECONDS = 24 * 3600
+
+
+@lru_cache(maxsize=1)
+def _persistence() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(
+        table_name=get_settings().table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="IDEMPOTENCY#send_invite",
+        expiry_attr="ttl",  # the table's TTL attribute removes old records
+        boto3_client=client("dynamodb"),
+    )
+
+
+_CONFIG = IdempotencyConfig(
+    # The key is scoped to the clinician: another clinician's key can never replay this answer.
+    event_key_jmespath="[clinician_id, idempotency_key]",
+    payload_validation_jmespath="body",
+    expires_after_seconds=KEY_LIFETIME_SECONDS,
+    hash_function="sha256",
+)
+
+
+def send_invitation(clinician: Clinician, request: InvitationCreate, idempotency_key: str | None) -> Invitation:
+    service = get_service()
+    if not idempotency_key:
+        return service.send(clinician, request)
+    fresh: dict[str, Invitation] = {}
+
+    def create(command: dict[str, Any]) -> dict[str, str]:
+        invitation = service.send(clinician, request)
+        fresh[invitation.id] = invitation
+        return {"invitation_id": invitation.id}
+
+    command = {
+        "clinician_id": clinician.id,
+        "idempotency_key": idempotency_key,
+        "body": request.model_dump(mode="json"),
+    }
+    once = idempotent_function(data_keyword_argument="command", persistence_store=_persistence(), config=_CONFIG)(create)
+    try:
+        answer = once(command=command)
+    except IdempotencyValidationError:
+        raise IdempotencyKeyReused() from None
+    except IdempotencyAlreadyInProgressError:
+        raise Busy("A request with this Idempotency-Key is still being processed; try again.") from None
+    invitation_id = answer["invitation_id"]
+    return fresh.get(invitation_id) or service.get(clinician, invitation_id)

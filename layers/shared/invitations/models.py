@@ -1,0 +1,143 @@
+"""The contract's request and response shapes (pydantic), with their validation rules."""
+
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+Locale = Literal["fr", "en"]
+Status = Literal["pending", "accepted", "expired"]
+Channel = Literal["email", "sms"]
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def to_e164_mobile(value: str) -> str:
+    """French national ('06 12 34 56 78') or E.164; must be a valid mobile; returns E.164."""
+    if len(value) > 32:
+        raise ValueError("must be a phone number")
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be a phone number, French national or E.164") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("must be a valid phone number")
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise ValueError("must be a mobile number (an SMS is sent to it)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+Phone = Annotated[str, AfterValidator(to_e164_mobile)]
+Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class InvitationCreate(_Strict):
+    first_name: Name
+    last_name: Name
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale = "fr"
+
+    @model_validator(mode="after")
+    def _needs_a_channel(self) -> "InvitationCreate":
+        if self.email is None and self.phone is None:
+            raise ValueError("give an email address or a phone number")
+        return self
+
+
+class ContactPatch(_Strict):
+    """A correction: only the fields given change; an explicit null removes the email or the
+    phone (one of them must remain), never a name."""
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _names_stay(self) -> "ContactPatch":
+        for name in ("first_name", "last_name"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be removed")
+        return self
+
+    def changes(self) -> dict[str, str | None]:
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+
+
+class InvitationPatch(ContactPatch):
+    pass
+
+
+class PatientPatch(ContactPatch):
+    pass
+
+
+class Delivery(BaseModel):
+    status: Literal["queued", "sent", "failed", "not_sent"]
+    at: str
+    detail: str | None = None
+
+
+class InvitationOut(BaseModel):
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    channel: Channel
+    status: Status
+    link: str | None = Field(default=None, description="Present while pending: the one link that works now.")
+    created_at: str
+    sent_at: str
+    expires_at: str
+    accepted_at: str | None
+    patient_id: str | None
+    delivery: Delivery
+    send_count: int
+    locale: Locale
+
+
+class InvitationPage(BaseModel):
+    items: list[InvitationOut]
+    next_cursor: str | None
+
+
+class PatientOut(BaseModel):
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    invitation_id: str
+    thread: Literal["active", "left"]
+    created_at: str
+    updated_at: str
+    left_at: str | None = None
+
+
+class LinkView(BaseModel):
+    status: Status
+    clinician_name: str
+    expires_at: str
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"]
+    patient_id: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

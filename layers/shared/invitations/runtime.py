@@ -1,0 +1,53 @@
+"""Wiring, built lazily on first use and reused across warm invocations (never at import)."""
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from invitations.clock import SystemClock
+from invitations.delivery import AwsEventPublisher, AwsMessenger
+from invitations.domain import Rules
+from invitations.observability import PowertoolsCounter
+from invitations.repository import DynamoRepository
+from invitations.service import InvitationService
+from invitations.settings import get_settings
+from invitations.tokens import TokenSigner
+
+# Standard mode: exponential back-off with jitter on throttling and transient errors.
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=_RETRIES)  # type: ignore[call-overload]
+
+
+@lru_cache(maxsize=1)
+def link_secret() -> bytes:
+    """The link-signing secret, fetched once per container from Secrets Manager."""
+    response = client("secretsmanager").get_secret_value(SecretId=get_settings().link_secret_id)
+    return str(response["SecretString"]).encode()
+
+
+@lru_cache(maxsize=1)
+def get_service() -> InvitationService:
+    settings = get_settings()
+    return InvitationService(
+        repo=DynamoRepository(client("dynamodb"), settings.table_name, timedelta(days=settings.retention_days)),
+        messenger=AwsMessenger(client("ses"), client("sns"), settings.sender_email, settings.sms_sender_id),
+        events=AwsEventPublisher(client("events"), settings.event_bus_name),
+        signer=TokenSigner(link_secret()),
+        clock=SystemClock(settings.clock_offset_file),
+        rules=Rules(validity=timedelta(days=settings.validity_days), max_sends_per_day=settings.max_sends_per_day),
+        base_url=settings.base_url,
+        counter=PowertoolsCounter(),
+    )
+
+
+def reset() -> None:
+    """Forget every cached object (tests change the environment between cases)."""
+    for cached in (client, link_secret, get_service, get_settings):
+        cached.cache_clear()

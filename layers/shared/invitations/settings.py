@@ -1,0 +1,31 @@
+"""Typed configuration, read once from the environment on first use (never at import)."""
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    table_name: str = Field(alias="TABLE_NAME")
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL")
+    link_secret_id: str = Field(alias="LINK_SECRET_ID")
+    sender_email: str = Field(default="", alias="SENDER_EMAIL")
+    sms_sender_id: str = Field(default="", alias="SMS_SENDER_ID")
+    validity_days: int = Field(default=14, ge=1, alias="VALIDITY_DAYS")
+    retention_days: int = Field(default=90, ge=1, alias="RETENTION_DAYS")
+    max_sends_per_day: int = Field(default=5, ge=1, alias="MAX_SENDS_PER_DAY")
+    # Local emulation only: a file holding a clock offset in seconds (the "test clock").
+    clock_offset_file: str | None = Field(default=None, alias="CLOCK_OFFSET_FILE")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url.rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))

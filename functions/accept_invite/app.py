@@ -15,11 +15,11 @@ def _wants_json() -> bool:
     return "application/json" in (router.current_event.headers.get("accept") or "").lower()
 
 
-def _html(status: int, body: str) -> Response:
+def _html(status: int, body: str):  # the Response is documented by `responses=`
     return Response(status_code=status, body=body, headers=dict(pages.PAGE_HEADERS))
 
 
-def _link_problem(problem: LinkGone | LinkExpired) -> Response:
+def _link_problem(problem: LinkGone | LinkExpired):  # the Response is documented by `responses=`
     if _wants_json():
         return error_response(problem.status, problem.code, problem.message)
     if isinstance(problem, LinkExpired):
@@ -32,7 +32,7 @@ def _link_problem(problem: LinkGone | LinkExpired) -> Response:
     summary="The invitation page (HTML), or its state as JSON with Accept: application/json",
     responses=responses(200, LinkView, "Who invites, until when", 404, 410),
 )
-def view_invitation(token: str) -> Response:
+def view_invitation(token: str):  # the Response is documented by `responses=`
     # Opening the page never consumes the link: mail scanners open links too.
     try:
         invitation, view = get_service().view_link(token)
@@ -43,7 +43,9 @@ def view_invitation(token: str) -> Response:
     if view.status == "accepted":
         return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
     accept_url = f"{get_service().link(invitation)}/accept"
-    return _html(200, pages.invitation_page(invitation.locale, invitation.clinician_name, invitation.expires_at, accept_url))
+    return _html(
+        200, pages.invitation_page(invitation.locale, invitation.clinician_name, invitation.expires_at, accept_url)
+    )
 
 
 @router.post(
@@ -51,7 +53,7 @@ def view_invitation(token: str) -> Response:
     summary="Accept the invitation (idempotent: the same link again gives the same answer)",
     responses=responses(200, Accepted, "Accepted", 404, 410),
 )
-def accept_invitation(token: str) -> Response:
+def accept_invitation(token: str):  # the Response is documented by `responses=`
     try:
         invitation, accepted = get_service().accept(token)
     except (LinkGone, LinkExpired) as problem:

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
@@ -22,7 +21,7 @@ def list_invitations(
     status: Annotated[Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> Response:
+):  # the Response is documented by `responses=`
     page = get_service().list_page(current_clinician(router), q, status, limit, cursor)
     return json_response(200, page)
 
@@ -32,7 +31,7 @@ def list_invitations(
     summary="One invitation, with its current link",
     responses=responses(200, InvitationOut, "The invitation", 401, 404, 422),
 )
-def get_invitation(invitation_id: Annotated[str, Path(max_length=64)]) -> Response:
+def get_invitation(invitation_id: Annotated[str, Path(max_length=64)]):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present(service.get(current_clinician(router), invitation_id)))
 

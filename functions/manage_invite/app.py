@@ -18,7 +18,9 @@ InvitationId = Annotated[str, Path(max_length=64)]
     summary="Correct names or contact details (a new email or phone kills the old link)",
     responses=responses(200, InvitationOut, "The corrected invitation", 400, 401, 404, 409, 422),
 )
-def correct_invitation(invitation_id: InvitationId, correction: InvitationPatch) -> Response:
+def correct_invitation(
+    invitation_id: InvitationId, correction: InvitationPatch
+):  # the Response is documented by `responses=`
     service = get_service()
     corrected = service.correct(current_clinician(router), invitation_id, correction.changes())
     return json_response(200, service.present(corrected))
@@ -29,7 +31,7 @@ def correct_invitation(invitation_id: InvitationId, correction: InvitationPatch)
     summary="Resend: a new link, valid for the full period, on the current channel",
     responses=responses(200, InvitationOut, "The invitation, as sent again", 401, 404, 409, 422, 429),
 )
-def resend_invitation(invitation_id: InvitationId) -> Response:
+def resend_invitation(invitation_id: InvitationId):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present(service.resend(current_clinician(router), invitation_id)))
 
@@ -39,7 +41,7 @@ def resend_invitation(invitation_id: InvitationId) -> Response:
     summary="Delete: the link is dead for ever and the invitation disappears",
     responses=responses(204, None, "Deleted", 401, 404, 409, 422),
 )
-def delete_invitation(invitation_id: InvitationId) -> Response:
+def delete_invitation(invitation_id: InvitationId):  # the Response is documented by `responses=`
     get_service().delete(current_clinician(router), invitation_id)
     return Response(status_code=204)
 

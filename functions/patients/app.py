@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
@@ -18,7 +17,7 @@ PatientId = Annotated[str, Path(max_length=64)]
     summary="The patient record",
     responses=responses(200, PatientOut, "The patient record", 401, 404, 422),
 )
-def get_patient(patient_id: PatientId) -> Response:
+def get_patient(patient_id: PatientId):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present_patient(service.get_patient(current_clinician(router), patient_id)))
 
@@ -28,7 +27,7 @@ def get_patient(patient_id: PatientId) -> Response:
     summary="Correct the patient's administrative details",
     responses=responses(200, PatientOut, "The corrected record", 400, 401, 404, 409, 422),
 )
-def correct_patient(patient_id: PatientId, correction: PatientPatch) -> Response:
+def correct_patient(patient_id: PatientId, correction: PatientPatch):  # the Response is documented by `responses=`
     service = get_service()
     patient = service.correct_patient(current_clinician(router), patient_id, correction.changes())
     return json_response(200, service.present_patient(patient))
@@ -39,7 +38,7 @@ def correct_patient(patient_id: PatientId, correction: PatientPatch) -> Response
     summary="Leave the patient thread (again: nothing changes)",
     responses=responses(200, PatientOut, "The record, thread left", 401, 404, 409, 422),
 )
-def leave_thread(patient_id: PatientId) -> Response:
+def leave_thread(patient_id: PatientId):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present_patient(service.leave_thread(current_clinician(router), patient_id)))
 

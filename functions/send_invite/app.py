@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
@@ -21,7 +20,7 @@ router = Router()
 def send(
     invitation: InvitationCreate,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
-) -> Response:
+):  # the Response is documented by `responses=`
     sent = send_invitation(current_clinician(router), invitation, idempotency_key)
     return json_response(201, get_service().present(sent), Location=f"/invitations/{sent.id}")
 

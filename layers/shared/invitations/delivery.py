@@ -1,6 +1,7 @@
 """Delivery behind one small interface: email through SES, SMS through SNS, events to EventBridge."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,13 +29,21 @@ def _reason(error: Exception) -> str:
 
 
 class AwsMessenger:
-    """SES and SNS clients come with botocore's standard retries (set where they are built)."""
+    """SES and SNS clients come with botocore's standard retries (set where they are built), and
+    are only built when a message is sent: `clients` is a cached factory such as runtime.client."""
 
-    def __init__(self, ses: Any, sns: Any, sender_email: str, sms_sender_id: str) -> None:
-        self._ses = ses
-        self._sns = sns
+    def __init__(self, clients: Callable[[str], Any], sender_email: str, sms_sender_id: str) -> None:
+        self._clients = clients
         self._sender_email = sender_email
         self._sms_sender_id = sms_sender_id
+
+    @property
+    def _ses(self) -> Any:
+        return self._clients("ses")
+
+    @property
+    def _sns(self) -> Any:
+        return self._clients("sns")
 
     def send_email(self, to: str, subject: str, text: str, html: str) -> None:
         try:
@@ -60,13 +69,18 @@ class AwsMessenger:
 
 
 class AwsEventPublisher:
-    def __init__(self, events: Any, bus_name: str) -> None:
-        self._events = events
+    def __init__(self, clients: Callable[[str], Any], bus_name: str) -> None:
+        self._clients = clients
         self._bus = bus_name
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        entry = {"Source": "invitations", "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self._bus}
-        response = self._events.put_events(Entries=[entry])
+        entry = {
+            "Source": "invitations",
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+            "EventBusName": self._bus,
+        }
+        response = self._clients("events").put_events(Entries=[entry])
         if response.get("FailedEntryCount"):
             raise DeliveryFailed(f"event not published: {response['Entries'][0].get('ErrorCode', 'unknown')}")
 

@@ -146,7 +146,12 @@ def correct(invitation: Invitation, correction: Correction, now: datetime) -> In
     _ensure_not_accepted(invitation)
     updated = replace(invitation, **correction.changes)  # type: ignore[arg-type]
     if not updated.email and not updated.phone:
-        raise Invalid(fields={"email": "give an email address or a phone number", "phone": "give an email address or a phone number"})
+        raise Invalid(
+            fields={
+                "email": "give an email address or a phone number",
+                "phone": "give an email address or a phone number",
+            }
+        )
     contact_changed = (updated.email, updated.phone) != (invitation.email, invitation.phone)
     if contact_changed:
         # Nothing is sent until a resend; the old link must not reach the old address's owner.
@@ -221,7 +226,12 @@ def ensure_own_patient(patient: Patient | None, clinician_id: str) -> Patient:
 def correct_patient(patient: Patient, changes: dict[str, str | None], now: datetime) -> Patient:
     updated = replace(patient, **changes, updated_at=now)  # type: ignore[arg-type]
     if not updated.email and not updated.phone:
-        raise Invalid(fields={"email": "give an email address or a phone number", "phone": "give an email address or a phone number"})
+        raise Invalid(
+            fields={
+                "email": "give an email address or a phone number",
+                "phone": "give an email address or a phone number",
+            }
+        )
     return updated
 
 

@@ -22,7 +22,9 @@ JSON = "application/json"
 Router = APIGatewayHttpRouter
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None, **headers: str) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None, **headers: str
+) -> Response:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
@@ -66,7 +68,9 @@ def build_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "malformed_json", "The request body is not valid JSON.")
         if any(e.get("type") == "model_attributes_type" and tuple(e.get("loc", ())) == ("body",) for e in errors):
-            return error_response(422, "validation_error", "The request body must be a JSON object.", {"body": "must be an object"})
+            return error_response(
+                422, "validation_error", "The request body must be a JSON object.", {"body": "must be an object"}
+            )
         return error_response(422, "validation_error", "Some fields are not valid.", _validation_fields(errors))
 
     @app.exception_handler(DomainError)

@@ -64,7 +64,9 @@ def send_invitation(clinician: Clinician, request: InvitationCreate, idempotency
         "idempotency_key": idempotency_key,
         "body": request.model_dump(mode="json"),
     }
-    once = idempotent_function(data_keyword_argument="command", persistence_store=_persistence(), config=_CONFIG)(create)
+    once = idempotent_function(data_keyword_argument="command", persistence_store=_persistence(), config=_CONFIG)(
+        create
+    )
     try:
         answer = once(command=command)
     except IdempotencyValidationError:

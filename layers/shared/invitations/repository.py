@@ -200,7 +200,12 @@ class DynamoRepository:
 
     def _name_item(self, inv: Invitation, word: str) -> dict[str, Any]:
         return _dump(
-            {"pk": f"NAME#{inv.clinician_id}", "sk": f"{word}#{inv.id}", "invitation_id": inv.id, "sent_key": sent_key(inv)}
+            {
+                "pk": f"NAME#{inv.clinician_id}",
+                "sk": f"{word}#{inv.id}",
+                "invitation_id": inv.id,
+                "sent_key": sent_key(inv),
+            }
         )
 
     def _name_key(self, inv: Invitation, word: str) -> dict[str, Any]:
@@ -210,13 +215,18 @@ class DynamoRepository:
 
     def get_invitation(self, invitation_id: str) -> Invitation | None:
         response = self._db.get_item(
-            TableName=self._table, Key=_invitation_key(invitation_id), ConsistentRead=True, ReturnConsumedCapacity="TOTAL"
+            TableName=self._table,
+            Key=_invitation_key(invitation_id),
+            ConsistentRead=True,
+            ReturnConsumedCapacity="TOTAL",
         )
         self.usage.add(response)
         item = response.get("Item")
         return self._invitation(item) if item and item.get("type", {}).get("S") == "invitation" else None
 
-    def save_invitation(self, new: Invitation, previous: Invitation | None, patient: Patient | None = None) -> Invitation:
+    def save_invitation(
+        self, new: Invitation, previous: Invitation | None, patient: Patient | None = None
+    ) -> Invitation:
         """Write `new` if the stored revision is still `previous`'s; returns what was stored."""
         stored = Invitation(**{**new.__dict__, "rev": (previous.rev + 1) if previous else 0})
         put: dict[str, Any] = {"TableName": self._table, "Item": _dump(self._invitation_item(stored))}
@@ -259,7 +269,11 @@ class DynamoRepository:
             self.usage.add(call())
         except ClientError as error:
             code = error.response["Error"]["Code"]
-            if code in {"ConditionalCheckFailedException", "TransactionCanceledException", "TransactionConflictException"}:
+            if code in {
+                "ConditionalCheckFailedException",
+                "TransactionCanceledException",
+                "TransactionConflictException",
+            }:
                 raise ConcurrentChange() from None
             raise
 

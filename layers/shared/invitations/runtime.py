@@ -1,7 +1,7 @@
 """Wiring, built lazily on first use and reused across warm invocations (never at import)."""
 
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import boto3
@@ -20,7 +20,7 @@ from invitations.tokens import TokenSigner
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=_RETRIES)  # type: ignore[call-overload]
 
@@ -37,9 +37,9 @@ def get_service() -> InvitationService:
     settings = get_settings()
     return InvitationService(
         repo=DynamoRepository(client("dynamodb"), settings.table_name, timedelta(days=settings.retention_days)),
-        messenger=AwsMessenger(client("ses"), client("sns"), settings.sender_email, settings.sms_sender_id),
-        events=AwsEventPublisher(client("events"), settings.event_bus_name),
-        signer=TokenSigner(link_secret()),
+        messenger=AwsMessenger(client, settings.sender_email, settings.sms_sender_id),
+        events=AwsEventPublisher(client, settings.event_bus_name),
+        signer=TokenSigner(link_secret),
         clock=SystemClock(settings.clock_offset_file),
         rules=Rules(validity=timedelta(days=settings.validity_days), max_sends_per_day=settings.max_sends_per_day),
         base_url=settings.base_url,

@@ -158,7 +158,9 @@ class InvitationService:
                 self.messenger.send_email(invitation.email, mail.subject, mail.text, mail.html)
             else:
                 assert invitation.phone
-                text = messages.invitation_sms(invitation.clinician_name, link, invitation.expires_at, invitation.locale)
+                text = messages.invitation_sms(
+                    invitation.clinician_name, link, invitation.expires_at, invitation.locale
+                )
                 self.messenger.send_sms(invitation.phone, text)
             outcome = DeliveryOutcome("sent", self.clock.now())
         except DeliveryFailed as failure:
@@ -241,7 +243,8 @@ class InvitationService:
         )
         assert stored is not None
         self._publish(
-            "InvitationDeleted", {"invitation_id": stored.id, "clinician_id": stored.clinician_id, "deleted_at": iso(now)}
+            "InvitationDeleted",
+            {"invitation_id": stored.id, "clinician_id": stored.clinician_id, "deleted_at": iso(now)},
         )
         logger.info("invitation deleted", extra={"invitation_id": invitation_id})
 
@@ -265,7 +268,9 @@ class InvitationService:
         next_cursor = self.signer.sign_cursor(scope, {"before": sent_key(page[-1])}) if len(found) > limit else None
         return InvitationPage(items=[self.present(inv, now) for inv in page], next_cursor=next_cursor)
 
-    def _browse(self, clinician: Clinician, status: Status | None, before: str | None, n: int, now: datetime) -> list[Invitation]:
+    def _browse(
+        self, clinician: Clinician, status: Status | None, before: str | None, n: int, now: datetime
+    ) -> list[Invitation]:
         repo = self.repo
         if status is None:
             return repo.list_invitations(clinician.id, None, before, n)
@@ -280,7 +285,13 @@ class InvitationService:
         return sorted(merged, key=sent_key, reverse=True)[:n]
 
     def _search(
-        self, clinician: Clinician, query_words: list[str], status: Status | None, before: str | None, n: int, now: datetime
+        self,
+        clinician: Clinician,
+        query_words: list[str],
+        status: Status | None,
+        before: str | None,
+        n: int,
+        now: datetime,
     ) -> list[Invitation]:
         """Reads the index entries that match the most selective word, then only the
         invitations of the page: cost follows the matches, not the clinician's history."""
@@ -323,7 +334,9 @@ class InvitationService:
         if invitation.stored_status != "accepted":
             domain.ensure_link_usable(invitation, now)
         view = LinkView(
-            status=invitation.status_at(now), clinician_name=invitation.clinician_name, expires_at=iso(invitation.expires_at)
+            status=invitation.status_at(now),
+            clinician_name=invitation.clinician_name,
+            expires_at=iso(invitation.expires_at),
         )
         return invitation, view
 
@@ -438,5 +451,3 @@ class InvitationService:
             )
             logger.info("patient thread left", extra={"patient_id": patient_id})
         return stored
-
-

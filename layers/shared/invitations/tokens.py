@@ -13,6 +13,8 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from functools import cached_property
 
 _ID_BYTES = 16
 _MAC_BYTES = 20
@@ -27,9 +29,23 @@ def _unb64(text: str) -> bytes:
 
 
 class TokenSigner:
-    def __init__(self, secret: bytes) -> None:
-        self._link_key = hmac.new(secret, b"invitation-link", hashlib.sha256).digest()
-        self._cursor_key = hmac.new(secret, b"list-cursor", hashlib.sha256).digest()
+    """Keys are derived from the secret on first use, so a function that never signs anything
+    (patients) never fetches it."""
+
+    def __init__(self, secret: bytes | Callable[[], bytes]) -> None:
+        self._secret = secret
+
+    @cached_property
+    def _link_key(self) -> bytes:
+        return self._derive(b"invitation-link")
+
+    @cached_property
+    def _cursor_key(self) -> bytes:
+        return self._derive(b"list-cursor")
+
+    def _derive(self, purpose: bytes) -> bytes:
+        secret = self._secret() if callable(self._secret) else self._secret
+        return hmac.new(secret, purpose, hashlib.sha256).digest()
 
     def _link_mac(self, invitation_id: str, version: int) -> bytes:
         message = f"{invitation_id}|{version}".encode()

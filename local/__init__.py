@@ -1,0 +1,1 @@
+"""Local emulation of the deployed stack, driven by template.yaml (no Docker needed)."""

@@ -1,0 +1,223 @@
+"""Test helpers: the stack built from template.yaml, and calls through the real handlers with
+real-shaped API Gateway HTTP API (payload 2.0) events taken from events/."""
+
+import copy
+import importlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+
+from local.template import functions, load_template, table_definition, ttl_attribute
+from tests.privacy import remember, remember_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+TEMPLATE = load_template()
+
+ENV = {
+    "AWS_DEFAULT_REGION": "eu-west-3",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "EVENT_BUS_NAME": "invitations-test",
+    "PUBLIC_BASE_URL": "https://invite.example.org",
+    "LINK_SECRET_ID": "invitations-link-secret",
+    "SENDER_EMAIL": "no-reply@invite.example.org",
+    "SMS_SENDER_ID": "Cabinet",
+    "VALIDITY_DAYS": "14",
+    "RETENTION_DAYS": "90",
+    "POWERTOOLS_SERVICE_NAME": "invitations",
+    "POWERTOOLS_METRICS_NAMESPACE": "Invitations",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+def create_table(client: Any, name: str) -> None:
+    """The table exactly as template.yaml declares it (keys, indexes, TTL)."""
+    client.create_table(TableName=name, **table_definition(TEMPLATE))
+    client.get_waiter("table_exists").wait(TableName=name)
+    ttl = ttl_attribute(TEMPLATE)
+    if ttl:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
+
+
+def create_stack(table_name: str) -> dict[str, str]:
+    """Everything but the table's data: bus (with a queue that records its events), secret, SES identity."""
+    create_table(boto3.client("dynamodb"), table_name)
+    events = boto3.client("events")
+    bus_arn = events.create_event_bus(Name=ENV["EVENT_BUS_NAME"])["EventBusArn"]
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="recorded-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="record", EventBusName=ENV["EVENT_BUS_NAME"], EventPattern=json.dumps({"source": ["invitations"]})
+    )
+    events.put_targets(Rule="record", EventBusName=ENV["EVENT_BUS_NAME"], Targets=[{"Id": "q", "Arn": queue_arn}])
+    boto3.client("secretsmanager").create_secret(Name=ENV["LINK_SECRET_ID"], SecretString=uuid.uuid4().hex * 2)
+    boto3.client("ses").verify_email_identity(EmailAddress=ENV["SENDER_EMAIL"])
+    return {"bus_arn": bus_arn, "queue_url": queue_url}
+
+
+@dataclass
+class Recorder:
+    """What the stack sent: emails (SES), SMS (SNS) and events (EventBridge), oldest first."""
+
+    queue_url: str
+    _events: list[dict[str, Any]] = field(default_factory=list)
+
+    def emails(self) -> list[dict[str, Any]]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        return [
+            {"to": m.destinations["ToAddresses"][0], "subject": m.subject, "body": m.body}
+            for m in ses_backends[DEFAULT_ACCOUNT_ID][ENV["AWS_DEFAULT_REGION"]].sent_messages
+        ]
+
+    def sms(self) -> list[dict[str, Any]]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sns.models import sns_backends
+
+        messages = sns_backends[DEFAULT_ACCOUNT_ID][ENV["AWS_DEFAULT_REGION"]].sms_messages
+        return [{"to": phone, "text": text} for phone, text, *_ in messages.values()]
+
+    def events(self, detail_type: str | None = None) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                self._events.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [e for e in self._events if detail_type is None or e["detail-type"] == detail_type]
+
+
+def links_in(text: str) -> list[str]:
+    return re.findall(r"https://invite\.example\.org/i/[A-Za-z0-9_-]+", text)
+
+
+class FakeContext:
+    function_name = "invitations-test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-3:123456789012:function:invitations-test"
+    log_group_name = "/aws/lambda/invitations-test"
+    log_stream_name = "2026/01/05/[$LATEST]test"
+
+    def __init__(self, remaining_ms: int = 10_000) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def _route_table() -> list[tuple[str, re.Pattern[str], str, bool]]:
+    routes = []
+    for spec in functions(TEMPLATE, refs=_FAKE_REFS):
+        for route in spec.routes:
+            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+            routes.append((route.method, re.compile(f"^{pattern}$"), spec.code_dir.name, route.authorized))
+    return routes
+
+
+_FAKE_REFS = {
+    name: name
+    for name in [
+        "Table",
+        "EventBus",
+        "PublicBaseUrl",
+        "LinkSecret",
+        "SenderEmail",
+        "SmsSenderId",
+        "ValidityDays",
+        "RetentionDays",
+    ]
+}
+ROUTES = _route_table()
+
+
+def _route(method: str, path: str) -> tuple[re.Pattern[str], re.Match[str], str, bool]:
+    for route_method, pattern, function, authorized in ROUTES:
+        match = pattern.match(path)
+        if route_method == method and match:
+            return pattern, match, function, authorized
+    raise AssertionError(f"template.yaml has no route {method} {path}")
+
+
+def handler_of(function: str) -> Any:
+    return importlib.import_module(f"functions.{function}.app").lambda_handler
+
+
+@dataclass
+class Clinician:
+    sub: str
+    name: str
+
+
+ALICE = Clinician("clinician-alice", "Dr Alice Martin")
+BOB = Clinician("clinician-bob", "Dr Bob Lefèvre")
+
+
+def call(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    as_: Clinician | None = ALICE,
+    query: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    raw_body: str | None = None,
+) -> Answer:
+    """One request through the function that template.yaml routes it to."""
+    pattern, match, function, authorized = _route(method, path)
+    event = copy.deepcopy(json.loads((EVENTS / f"{function}.json").read_text()))
+    route_key = f"{method} {pattern.pattern.strip('^$')}"
+    event["routeKey"] = event["requestContext"]["routeKey"] = route_key
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["pathParameters"] = match.groupdict() or None
+    event["rawQueryString"] = urlencode(query or {})
+    event["queryStringParameters"] = {k: str(v) for k, v in (query or {}).items()} or None
+    event["headers"] = {k: v for k, v in event["headers"].items() if k not in ("authorization", "content-type")}
+    event["headers"]["accept"] = "application/json"
+    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
+    if raw_body is not None or body is not None:
+        event["body"] = raw_body if raw_body is not None else json.dumps(body)
+        event["headers"].setdefault("content-type", "application/json")
+    else:
+        event.pop("body", None)
+    if authorized and as_ is not None:
+        event["headers"]["authorization"] = "Bearer test"
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": as_.sub, "name": as_.name}, "scopes": None}}
+    else:
+        event["requestContext"].pop("authorizer", None)
+    remember_payload(body)
+    result = handler_of(function)(event, FakeContext())
+    answer = Answer(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
+    if answer.headers.get("Content-Type", "").startswith("application/json") and answer.text:
+        remember_payload(answer.json)
+    return answer
+
+
+def token_of(link: str) -> str:
+    token = link.rsplit("/i/", 1)[1]
+    remember(token)
+    return token

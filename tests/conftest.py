@@ -31,7 +31,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     found = leaks(_CAPTURED.getvalue(), SENSITIVE)
     if found:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(f"\nPRIVACY: {len(found)} test patient value(s) appeared in log lines, e.g. {sorted(found)[0][:3]}…")
+        print(f"\nPRIVACY: {len(found)} test patient value(s) appeared in log lines: {sorted(found)}")
     else:
         print(f"\nprivacy: {len(SENSITIVE)} patient values checked against {_CAPTURED.tell()} characters of logs")
 

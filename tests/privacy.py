@@ -1,5 +1,7 @@
 """The patient data the tests use, so that the suite can prove none of it reaches a log line."""
 
+import re
+
 SENSITIVE: set[str] = set()
 
 
@@ -25,5 +27,6 @@ def remember_payload(payload: object) -> None:
 
 
 def leaks(log_text: str, values: set[str]) -> set[str]:
+    """Values found as whole words (so 'Anne' is not found inside 'channel'), in any case."""
     folded = log_text.casefold()
-    return {v for v in values if v.casefold() in folded}
+    return {v for v in values if re.search(rf"(?<!\w){re.escape(v.casefold())}(?!\w)", folded)}

@@ -21,7 +21,7 @@ def send(
     invitation: InvitationCreate,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
 ):  # the Response is documented by `responses=`
-    sent = send_invitation(current_clinician(router), invitation, idempotency_key)
+    sent = send_invitation(current_clinician(router), invitation, idempotency_key, router.lambda_context)
     return json_response(201, get_service().present(sent), Location=f"/invitations/{sent.id}")
 
 

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invitations.domain import Invitation
 from invitations.errors import Busy, IdempotencyKeyReused
@@ -48,7 +49,9 @@ _CONFIG = IdempotencyConfig(
 )
 
 
-def send_invitation(clinician: Clinician, request: InvitationCreate, idempotency_key: str | None) -> Invitation:
+def send_invitation(
+    clinician: Clinician, request: InvitationCreate, idempotency_key: str | None, context: LambdaContext | None = None
+) -> Invitation:
     service = get_service()
     if not idempotency_key:
         return service.send(clinician, request)
@@ -64,6 +67,8 @@ def send_invitation(clinician: Clinician, request: InvitationCreate, idempotency
         "idempotency_key": idempotency_key,
         "body": request.model_dump(mode="json"),
     }
+    if context is not None:
+        _CONFIG.register_lambda_context(context)  # an in-progress record expires with the invocation
     once = idempotent_function(data_keyword_argument="command", persistence_store=_persistence(), config=_CONFIG)(
         create
     )

@@ -1,0 +1,129 @@
+"""Races, with real threads, against AWS's DynamoDB Local (moto does not serialise concurrent
+writes as DynamoDB does). Nothing may end in an impossible state, whatever the interleaving.
+
+The threads call the use cases the handlers call (one service per "container"): Powertools'
+resolver keeps the current event in class-level state, so one process cannot run two handler
+invocations at once — in Lambda each container runs one at a time."""
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from invitations import runtime
+from invitations.errors import DomainError, InvitationAccepted, LinkGone
+from invitations.models import InvitationCreate
+from invitations.service import Clinician
+from local.dynamodb_local import DynamoDBLocal
+from tests import support
+from tests.support import token_of
+
+pytestmark = pytest.mark.dynamodb_local
+ALICE = Clinician("clinician-alice", "Dr Alice Martin")
+ROUNDS = 8
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    with DynamoDBLocal() as server:
+        yield server
+
+
+@pytest.fixture
+def local_stack(aws_env, monkeypatch, dynamodb_local, clock) -> Iterator[support.Recorder]:
+    table = f"races-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
+    monkeypatch.setenv("TABLE_NAME", table)
+    with mock_aws():
+        created = support.create_stack(table)
+        runtime.get_service().clock = clock
+        yield support.Recorder(created["queue_url"])
+
+
+def invite(n: int = 0) -> tuple[str, str]:
+    body = InvitationCreate(first_name="Racer", last_name=f"Course{n}", email=f"racer{n}@example.org")
+    service = runtime.get_service()
+    invitation = service.send(ALICE, body)
+    return invitation.id, token_of(service.link(invitation))
+
+
+def race(*actions: Callable[[], Any]) -> list[Any]:
+    """Start every action at the same instant; each returns its result or the domain error it raised."""
+    barrier = threading.Barrier(len(actions))
+
+    def run(action: Callable[[], Any]) -> Any:
+        barrier.wait()
+        try:
+            return action()
+        except DomainError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(actions)) as pool:
+        return list(pool.map(run, actions))
+
+
+def accept(token: str) -> Any:
+    return runtime.get_service().accept(token)[1]
+
+
+def patients_of(invitation_id: str) -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb").scan(TableName=runtime.get_settings().table_name, ConsistentRead=True)["Items"]
+    return [i for i in items if i.get("type", {}).get("S") == "patient" and i["invitation_id"]["S"] == invitation_id]
+
+
+def test_twenty_concurrent_accepts_make_one_patient_and_one_event(local_stack):
+    invitation_id, token = invite()
+    results = race(*[partial(accept, token)] * 20)
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({r.patient_id for r in results}) == 1
+    assert len(patients_of(invitation_id)) == 1
+    assert len(local_stack.events("InvitationAccepted")) == 1
+
+
+def test_accept_racing_delete_has_exactly_one_winner(local_stack):
+    service = runtime.get_service()
+    for n in range(ROUNDS):
+        invitation_id, token = invite(n)
+        accepted, deleted = race(partial(accept, token), partial(service.delete, ALICE, invitation_id))
+        if isinstance(accepted, LinkGone):  # the delete won: the link is dead, no patient
+            assert deleted is None
+            assert patients_of(invitation_id) == []
+            with pytest.raises(LinkGone):
+                service.view_link(token)
+        else:  # the accept won: the delete is refused
+            assert isinstance(deleted, InvitationAccepted), deleted
+            assert len(patients_of(invitation_id)) == 1
+            assert service.get(ALICE, invitation_id).stored_status == "accepted"
+    accepted_events = local_stack.events("InvitationAccepted")
+    deleted_events = local_stack.events("InvitationDeleted")
+    assert len(accepted_events) + len(deleted_events) == ROUNDS
+
+
+@pytest.mark.parametrize("change", ["resend", "correct_email"])
+def test_accept_racing_a_new_link_accepts_the_old_one_or_kills_it_never_both(local_stack, change):
+    service = runtime.get_service()
+    for n in range(ROUNDS):
+        invitation_id, old_token = invite(n)
+        if change == "resend":
+            replace_link = partial(service.resend, ALICE, invitation_id)
+        else:
+            replace_link = partial(service.correct, ALICE, invitation_id, {"email": f"new{n}@example.org"})
+        accepted, replaced = race(partial(accept, old_token), replace_link)
+        if isinstance(accepted, LinkGone):  # the new link won: the old one is dead, the new one works
+            assert not isinstance(replaced, Exception), replaced
+            assert patients_of(invitation_id) == []
+            new_token = token_of(service.link(replaced))
+            assert new_token != old_token
+            assert service.accept(new_token)[1].status == "accepted"
+            with pytest.raises(LinkGone):
+                service.accept(old_token)
+        else:  # the old link was accepted: the change is refused
+            assert accepted.status == "accepted", accepted
+            assert isinstance(replaced, InvitationAccepted), replaced
+            assert len(patients_of(invitation_id)) == 1

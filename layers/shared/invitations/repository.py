@@ -10,7 +10,7 @@ serialise: exactly one wins and the others re-read and re-apply the rules.
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -228,7 +228,7 @@ class DynamoRepository:
         self, new: Invitation, previous: Invitation | None, patient: Patient | None = None
     ) -> Invitation:
         """Write `new` if the stored revision is still `previous`'s; returns what was stored."""
-        stored = Invitation(**{**new.__dict__, "rev": (previous.rev + 1) if previous else 0})
+        stored = replace(new, rev=(previous.rev + 1) if previous else 0)
         put: dict[str, Any] = {"TableName": self._table, "Item": _dump(self._invitation_item(stored))}
         if previous is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
@@ -379,7 +379,7 @@ class DynamoRepository:
         return self._patient(item) if item and item.get("type", {}).get("S") == "patient" else None
 
     def save_patient(self, new: Patient, previous: Patient) -> Patient:
-        stored = Patient(**{**new.__dict__, "rev": previous.rev + 1})
+        stored = replace(new, rev=previous.rev + 1)
         self._write(
             lambda: self._db.put_item(
                 TableName=self._table,

@@ -2,7 +2,7 @@
 with a conditional write, retrying on a lost race. Nothing here knows about Lambda or HTTP."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -10,7 +10,7 @@ from invitations import domain, messages
 from invitations.clock import Clock, iso
 from invitations.delivery import DeliveryFailed, EventPublisher, Messenger
 from invitations.domain import Contact, Correction, DeliveryOutcome, Invitation, Patient, Rules
-from invitations.errors import Busy, InvalidCursor, LinkGone
+from invitations.errors import Busy, InvalidCursor, LinkGone, NotFound
 from invitations.models import (
     Accepted,
     Delivery,
@@ -121,11 +121,11 @@ class InvitationService:
 
     def _transition(
         self,
-        load: Callable[[], T | None],
-        decide: Callable[[T | None], T | None],
+        load: Callable[[], T],
+        decide: Callable[[T], T | None],
         save: Callable[[T, T], T],
         first: T | None = None,
-    ) -> tuple[T | None, bool]:
+    ) -> tuple[T, bool]:
         """Apply `decide` to the current state and store it conditionally; on a lost race,
         re-read and decide again. Returns (state, changed)."""
         current = first if first is not None else load()
@@ -134,10 +134,19 @@ class InvitationService:
             if new is None:
                 return current, False
             try:
-                return save(new, current), True  # type: ignore[arg-type]
+                return save(new, current), True
             except ConcurrentChange:
                 current = load()
         raise Busy()
+
+    def _stored(self, invitation_id: str) -> Callable[[], Invitation]:
+        def load() -> Invitation:
+            invitation = self.repo.get_invitation(invitation_id)
+            if invitation is None:
+                raise NotFound()
+            return invitation
+
+        return load
 
     def _own_invitation(self, clinician: Clinician, invitation_id: str) -> Callable[[], Invitation]:
         def load() -> Invitation:
@@ -168,16 +177,14 @@ class InvitationService:
             self._count("DeliveryFailures")
             outcome = DeliveryOutcome("failed", self.clock.now(), str(failure))
 
-        def record(current: Invitation | None) -> Invitation | None:
+        def record(current: Invitation) -> Invitation | None:
             # Only the outcome of the link that is still current is worth recording.
-            if current is None or current.link_version != invitation.link_version:
+            if current.link_version != invitation.link_version:
                 return None
-            return Invitation(**{**current.__dict__, "delivery": outcome})
+            return replace(current, delivery=outcome)
 
-        stored, _ = self._transition(
-            lambda: self.repo.get_invitation(invitation.id), record, self.repo.save_invitation, first=invitation
-        )
-        return stored or invitation
+        stored, _ = self._transition(self._stored(invitation.id), record, self.repo.save_invitation, first=invitation)
+        return stored
 
     def _sent_event(self, inv: Invitation) -> None:
         self._count("InvitationsSent")
@@ -215,10 +222,9 @@ class InvitationService:
         now = self.clock.now()
         stored, _ = self._transition(
             self._own_invitation(clinician, invitation_id),
-            lambda current: domain.correct(current, Correction(changes), now),  # type: ignore[arg-type]
+            lambda current: domain.correct(current, Correction(changes), now),
             self.repo.save_invitation,
         )
-        assert stored is not None
         logger.info("invitation corrected", extra={"invitation_id": invitation_id, "fields": sorted(changes)})
         return stored
 
@@ -226,10 +232,9 @@ class InvitationService:
         now = self.clock.now()
         stored, _ = self._transition(
             self._own_invitation(clinician, invitation_id),
-            lambda current: domain.resend(current, now, self.rules),  # type: ignore[arg-type]
+            lambda current: domain.resend(current, now, self.rules),
             self.repo.save_invitation,
         )
-        assert stored is not None
         delivered = self._deliver(stored)
         self._sent_event(delivered)
         return delivered
@@ -238,10 +243,9 @@ class InvitationService:
         now = self.clock.now()
         stored, _ = self._transition(
             self._own_invitation(clinician, invitation_id),
-            lambda current: domain.delete(current, now),  # type: ignore[arg-type]
+            lambda current: domain.delete(current, now),
             self.repo.save_invitation,
         )
-        assert stored is not None
         self._publish(
             "InvitationDeleted",
             {"invitation_id": stored.id, "clinician_id": stored.clinician_id, "deleted_at": iso(now)},
@@ -347,8 +351,7 @@ class InvitationService:
         load = self._by_token(token)
         created: dict[str, Patient] = {}
 
-        def decide(current: Invitation | None) -> Invitation | None:
-            assert current is not None
+        def decide(current: Invitation) -> Invitation | None:
             if current.stored_status == "accepted":
                 return None
             accepted, patient = domain.accept(current, now)
@@ -359,7 +362,7 @@ class InvitationService:
             return self.repo.save_invitation(new, previous, patient=created["patient"])
 
         stored, changed = self._transition(load, decide, save)
-        assert stored is not None and stored.patient_id is not None
+        assert stored.patient_id is not None
         if changed:
             patient = created["patient"]
             self._count("InvitationsAccepted")
@@ -388,13 +391,16 @@ class InvitationService:
             if not has_time():
                 logger.info("expiry run paused", extra={"expired": expired})
                 return ExpiryRun(expired, complete=False)
-            stored, changed = self._transition(
-                lambda inv_id=overdue.id: self.repo.get_invitation(inv_id),
-                lambda current: domain.expire(current) if current and current.is_overdue(now) else None,
-                self.repo.save_invitation,
-                first=overdue,
-            )
-            if changed and stored is not None:
+            try:
+                stored, changed = self._transition(
+                    self._stored(overdue.id),
+                    lambda current: domain.expire(current) if current.is_overdue(now) else None,
+                    self.repo.save_invitation,
+                    first=overdue,  # read from the index: if stale, the conditional write says so
+                )
+            except NotFound:  # removed meanwhile
+                continue
+            if changed:
                 expired += 1
                 self._count("InvitationsExpired")
                 self._publish(
@@ -424,10 +430,9 @@ class InvitationService:
         now = self.clock.now()
         stored, _ = self._transition(
             self._own_patient(clinician, patient_id),
-            lambda current: domain.correct_patient(current, changes, now),  # type: ignore[arg-type]
+            lambda current: domain.correct_patient(current, changes, now),
             self.repo.save_patient,
         )
-        assert stored is not None
         logger.info("patient corrected", extra={"patient_id": patient_id, "fields": sorted(changes)})
         return stored
 
@@ -435,10 +440,9 @@ class InvitationService:
         now = self.clock.now()
         stored, changed = self._transition(
             self._own_patient(clinician, patient_id),
-            lambda current: domain.leave_thread(current, now),  # type: ignore[arg-type]
+            lambda current: domain.leave_thread(current, now),
             self.repo.save_patient,
         )
-        assert stored is not None
         if changed:
             self._publish(
                 "PatientThreadLeft",

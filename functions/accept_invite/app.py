@@ -12,7 +12,13 @@ router = Router()
 
 
 def _wants_json() -> bool:
-    return "application/json" in (router.current_event.headers.get("accept") or "").lower()
+    """JSON when asked for, or when the request is not a browser's (no text/html, no form post)."""
+    headers = router.current_event.headers
+    accept = (headers.get("accept") or "").lower()
+    if "application/json" in accept:
+        return True
+    is_form = "application/x-www-form-urlencoded" in (headers.get("content-type") or "").lower()
+    return router.current_event.request_context.http.method == "POST" and not is_form and "text/html" not in accept
 
 
 def _html(status: int, body: str):  # the Response is documented by `responses=`
@@ -58,7 +64,7 @@ def accept_invitation(token: str):  # the Response is documented by `responses=`
         invitation, accepted = get_service().accept(token)
     except (LinkGone, LinkExpired) as problem:
         return _link_problem(problem)
-    if _wants_json() or "application/json" in (router.current_event.headers.get("content-type") or ""):
+    if _wants_json():
         return json_response(200, accepted)
     return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
 

@@ -99,3 +99,11 @@ def test_the_table_holds_no_token(stack):
     inv = sent()
     dump = str(boto3.client("dynamodb").scan(TableName="invitations-test")["Items"])
     assert token_of(inv["link"]) not in dump
+
+
+def test_accept_answers_json_to_an_api_client_and_html_to_a_browser(stack):
+    token = token_of(sent()["link"])
+    api = call("POST", f"/i/{token}/accept", headers={"accept": "*/*"})
+    assert api.headers["Content-Type"] == "application/json" and api.json["status"] == "accepted"
+    browser = call("POST", f"/i/{token}/accept", headers={"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"})
+    assert browser.headers["Content-Type"].startswith("text/html") and "Invitation acceptée" in browser.text

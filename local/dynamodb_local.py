@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -42,6 +43,11 @@ class DynamoDBLocal:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The Java process's id while it runs (recorded so that a killed run's leftover can be stopped)."""
+        return self._process.pid if self._process is not None else None
 
     def start(self, timeout: float = 60) -> "DynamoDBLocal":
         jar = ensure_installed()
@@ -80,7 +86,7 @@ class DynamoDBLocal:
                     raise TimeoutError("DynamoDB Local did not answer in time") from None
                 time.sleep(0.2)
 
-    def client(self) -> object:
+    def client(self) -> Any:
         return boto3.client(
             "dynamodb",
             endpoint_url=self.endpoint,

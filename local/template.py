@@ -121,3 +121,33 @@ def rate_seconds(expression: str) -> int:
     """'rate(15 minutes)' -> 900."""
     amount, unit = expression.removeprefix("rate(").removesuffix(")").split()
     return int(amount) * {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}[unit]
+
+
+def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
+    """Each template parameter that has a Default, as the string CloudFormation would pass."""
+    return {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec}
+
+
+def layer_dirs(template: dict[str, Any]) -> list[Path]:
+    """ContentUri of each AWS::Serverless::LayerVersion: what Lambda mounts as /opt/python."""
+    return [
+        ROOT / resource["Properties"]["ContentUri"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::LayerVersion"
+    ]
+
+
+def jwt_authorizer(template: dict[str, Any]) -> dict[str, Any] | None:
+    """The HTTP API's default JWT authorizer configuration (issuer, audience), unresolved."""
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::HttpApi":
+            continue
+        auth = resource["Properties"].get("Auth") or {}
+        authorizer = (auth.get("Authorizers") or {}).get(auth.get("DefaultAuthorizer") or "")
+        if authorizer and "JwtConfiguration" in authorizer:
+            return dict(authorizer["JwtConfiguration"])
+    return None
+
+
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}

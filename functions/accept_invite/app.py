@@ -70,4 +70,4 @@ def accept_invitation(token: str):  # the Response is documented by `responses=`
 
 
 app = build_app(router)
-lambda_handler = lambda_entry(app)
+lambda_handler = lambda_entry(app, json_bodies=False)  # the page's form posts no data

@@ -16,7 +16,7 @@ InvitationId = Annotated[str, Path(max_length=64)]
 @router.patch(
     "/invitations/<invitation_id>",
     summary="Correct names or contact details (a new email or phone kills the old link)",
-    responses=responses(200, InvitationOut, "The corrected invitation", 400, 401, 404, 409, 422),
+    responses=responses(200, InvitationOut, "The corrected invitation", 400, 401, 404, 409, 415, 422),
 )
 def correct_invitation(
     invitation_id: InvitationId, correction: InvitationPatch

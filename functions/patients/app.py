@@ -25,7 +25,7 @@ def get_patient(patient_id: PatientId):  # the Response is documented by `respon
 @router.patch(
     "/patients/<patient_id>",
     summary="Correct the patient's administrative details",
-    responses=responses(200, PatientOut, "The corrected record", 400, 401, 404, 409, 422),
+    responses=responses(200, PatientOut, "The corrected record", 400, 401, 404, 409, 415, 422),
 )
 def correct_patient(patient_id: PatientId, correction: PatientPatch):  # the Response is documented by `responses=`
     service = get_service()

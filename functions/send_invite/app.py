@@ -15,7 +15,7 @@ router = Router()
 @router.post(
     "/invitations",
     summary="Send an invitation",
-    responses=responses(201, InvitationOut, "The invitation, as sent", 400, 401, 409, 422),
+    responses=responses(201, InvitationOut, "The invitation, as sent", 400, 401, 409, 415, 422),
 )
 def send(
     invitation: InvitationCreate,

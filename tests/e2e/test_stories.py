@@ -66,7 +66,7 @@ def test_send_by_email_then_accept_through_the_link(alice: Api, outbox: Outbox) 
 
 
 def test_send_by_sms_to_a_french_national_number(alice: Api, outbox: Outbox) -> None:
-    invitation = alice.invite(first_name="Jean", last_name="Martin", phone="06 12 34 56 78")
+    invitation = alice.invite(first_name="Jean", last_name="Moreau", phone="06 12 34 56 78")
     assert (invitation["channel"], invitation["phone"], invitation["email"]) == ("sms", "+33612345678", None)
     [sms] = outbox.messages_with(invitation["link"])
     assert sms["to"] == "+33612345678"
@@ -156,9 +156,11 @@ def test_an_accepted_invitation_belongs_to_the_patient_record(alice: Api) -> Non
         assert _error_code(answer) == "invitation_accepted"
 
 
-def test_expiry_before_and_after_the_scheduled_run(alice: Api, outbox: Outbox, clock: Clock, stack: Stack) -> None:
+def test_expiry_before_and_after_the_scheduled_run(
+    alice: Api, outbox: Outbox, local_clock: Clock, local_stack: Stack
+) -> None:
     invitation = alice.invite(email=unique_email())
-    now = _at(clock.advance(FOURTEEN_DAYS_AND_A_SECOND))
+    now = _at(local_clock.advance(FOURTEEN_DAYS_AND_A_SECOND))
     assert now > _at(invitation["expires_at"])
 
     # Before any run: it already reads expired, and its link answers 410.
@@ -173,10 +175,10 @@ def test_expiry_before_and_after_the_scheduled_run(alice: Api, outbox: Outbox, c
     assert outbox.events("InvitationExpired", invitation["id"]) == []
 
     # The scheduled run flips it, once.
-    assert run_expiry(stack)["complete"] is True
+    assert run_expiry(local_stack)["complete"] is True
     [event] = outbox.events("InvitationExpired", invitation["id"])
     assert event["detail"]["expires_at"] == invitation["expires_at"]
-    run_expiry(stack)
+    run_expiry(local_stack)
     assert len(outbox.events("InvitationExpired", invitation["id"])) == 1
     assert alice("GET", f"/invitations/{invitation['id']}").json()["status"] == "expired"
 
@@ -236,26 +238,26 @@ def test_another_clinician_sees_nothing(alice: Api, bob: Api) -> None:
     "authorization",
     [None, "Bearer not-a-jwt", "Bearer expired", "Bearer wrong-audience", "Bearer wrong-issuer", "Bearer foreign-key"],
 )
-def test_401_without_a_valid_token(stack: Stack, authorization: str | None) -> None:
+def test_401_without_a_valid_token(local_stack: Stack, authorization: str | None) -> None:
     from local import auth
 
     tokens = {
-        "Bearer expired": stack.token("c1", "Dr A", exp=1),
-        "Bearer wrong-audience": stack.token("c1", "Dr A", aud="someone-else"),
-        "Bearer wrong-issuer": stack.token("c1", "Dr A", iss="https://evil.example.org"),
-        "Bearer foreign-key": auth.mint(stack.data_dir / "another-key", "c1", "Dr A"),
+        "Bearer expired": local_stack.token("c1", "Dr A", exp=1),
+        "Bearer wrong-audience": local_stack.token("c1", "Dr A", aud="someone-else"),
+        "Bearer wrong-issuer": local_stack.token("c1", "Dr A", iss="https://evil.example.org"),
+        "Bearer foreign-key": auth.mint(local_stack.data_dir / "another-key", "c1", "Dr A"),
     }
     header = f"Bearer {tokens[authorization]}" if authorization in tokens else authorization
     for method, path in [("GET", "/invitations"), ("POST", "/invitations"), ("GET", "/patients/p1")]:
         answer = requests.request(
-            method, stack.url + path, headers={"Authorization": header} if header else {}, timeout=10
+            method, local_stack.url + path, headers={"Authorization": header} if header else {}, timeout=10
         )
         assert answer.status_code == 401, (method, path, answer.text)
         assert answer.json() == {"message": "Unauthorized"}
 
 
-def test_the_patient_routes_need_no_token(stack: Stack) -> None:
-    answer = requests.get(f"{stack.url}/i/not-a-token", headers={"Accept": "application/json"}, timeout=10)
+def test_the_patient_routes_need_no_token(local_stack: Stack) -> None:
+    answer = requests.get(f"{local_stack.url}/i/not-a-token", headers={"Accept": "application/json"}, timeout=10)
     assert answer.status_code == 404 and _error_code(answer) == "link_not_valid"
 
 
@@ -279,8 +281,8 @@ def test_bad_input_answers_in_the_contract_format(alice: Api) -> None:
     assert requests.get(f"{alice.stack.url}/nowhere", timeout=10).status_code == 404
 
 
-def test_outbox_page_has_clickable_links(alice: Api, stack: Stack) -> None:
+def test_outbox_page_has_clickable_links(alice: Api, local_stack: Stack) -> None:
     invitation = alice.invite(email=unique_email())
-    page = requests.get(f"{stack.url}/_local/outbox", headers={"Accept": "text/html"}, timeout=10)
+    page = requests.get(f"{local_stack.url}/_local/outbox", headers={"Accept": "text/html"}, timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert f'<a href="{invitation["link"]}">' in page.text

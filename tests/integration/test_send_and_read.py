@@ -224,3 +224,17 @@ def test_status_filter(stack, clock):
     assert ids("accepted") == {accepted["id"]}
     assert ids("expired") == {pending, expired}
     assert ids("pending") == {fresh}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "status"),
+    [
+        ("text/plain", '{"first_name": "A", "last_name": "B", "email": "a@example.org"}', 415),
+        ("application/x-www-form-urlencoded", "first_name=A&email=secret%40example.org", 415),
+        ("multipart/form-data", "--x--", 415),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused_and_never_echoed(stack, content_type, raw, status):
+    answer = call("POST", "/invitations", raw_body=raw, headers={"content-type": content_type})
+    assert answer.status == status and answer.json["error"]["code"] == "unsupported_media_type"
+    assert "example.org" not in answer.text

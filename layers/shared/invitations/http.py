@@ -1,6 +1,7 @@
 """HTTP glue shared by every function: the resolver, the contract's error body (mapped once,
 here), the caller's identity from the JWT authorizer, and the Lambda entry point."""
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -101,13 +102,41 @@ def current_clinician(app: APIGatewayHttpResolver | APIGatewayHttpRouter) -> Cli
     return Clinician(id=str(subject), name=str(claims.get("name") or "Votre soignant"))
 
 
-def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The function's handler: correlation id in every log line, metrics flushed per call."""
+def _refusal(status: int, code: str, message: str) -> dict[str, Any]:
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": body, "isBase64Encoded": False}
+
+
+def _body_that_is_not_json(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Every body is JSON (the contract). Anything else is refused before Powertools parses it:
+    it would otherwise fail deep inside (a 500) or echo form fields back in a 422."""
+    body = event.get("body")
+    if not body:
+        return None
+    content_type = ((event.get("headers") or {}).get("content-type") or JSON).lower()
+    if not content_type.startswith(JSON):
+        return _refusal(
+            415, "unsupported_media_type", "The request body must be JSON (Content-Type: application/json)."
+        )
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
+        raw.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return _refusal(400, "malformed_json", "The request body is not valid JSON.")
+    return None
+
+
+def lambda_entry(
+    app: APIGatewayHttpResolver, *, json_bodies: bool = True
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The function's handler: correlation id in every log line, metrics flushed per call.
+    `json_bodies=False` for routes that ignore the body (the patient page's form post)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+        refused = _body_that_is_not_json(event) if json_bodies else None
+        return refused or app.resolve(event, context)
 
     return handler
 
@@ -118,6 +147,7 @@ _ERROR_TEXT = {
     404: "Not found (or not yours)",
     409: "Conflict with the current state",
     410: "The link has expired",
+    415: "The body is not JSON",
     422: "Validation error",
     429: "Too many sends; see Retry-After",
 }

@@ -1,0 +1,139 @@
+"""One request through the local stack: the local-only routes (outbox, clock, scheduled runs),
+else API Gateway's work: route, JWT authorizer, event, the function, its answer."""
+
+import json
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.apigw import ApiRoute, HttpRequest, HttpResponse, build_event, gateway_error, match, to_http_response
+from local.auth import Authorizer, InvalidToken, as_event_claims
+from local.clock import LocalClock, iso
+from local.lambdas import ACCOUNT_ID, REGION, FunctionHost, LocalFunction
+from local.outbox import Outbox, render_html
+
+
+def _local_error(status: int, code: str, message: str) -> HttpResponse:
+    return HttpResponse.json(status, {"error": {"code": code, "message": message}})
+
+
+def _where(error: BaseException) -> str:
+    """The code location of an exception, never its message (it may quote patient data)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    last = frames[-1] if frames else None
+    location = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
+    return f"{type(error).__name__}{location}"
+
+
+def scheduled_event(function: LocalFunction) -> dict[str, Any]:
+    """What the template's schedule rule sends to the function (see events/expire_invites.json)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/invitations-local-{function.name}"],
+        "detail": {},
+    }
+
+
+@dataclass
+class Outcome:
+    response: HttpResponse
+    label: str  # what the log line may show: a route key or a local route, never a raw path
+    note: str = ""
+
+
+class Gateway:
+    def __init__(
+        self,
+        routes: list[ApiRoute],
+        host: FunctionHost,
+        authorizer: Authorizer,
+        outbox: Outbox,
+        clock: LocalClock,
+    ) -> None:
+        self.routes = routes
+        self.host = host
+        self.authorizer = authorizer
+        self.outbox = outbox
+        self.clock = clock
+        self.scheduled = {f.spec.code_dir.name: f for f in host.functions.values() if f.spec.schedules}
+
+    # -- the API ------------------------------------------------------------------------------
+
+    def handle(self, request: HttpRequest) -> Outcome:
+        if request.raw_path.startswith("/_local/"):
+            return self._local(request)
+        found = match(self.routes, request.method, request.raw_path)
+        if found is None:
+            return Outcome(gateway_error(404, "Not Found"), f"{request.method} (no route)")
+        route, path_parameters = found
+        claims = None
+        if route.authorized:
+            try:
+                claims = as_event_claims(self.authorizer.claims(request.header("authorization")))
+            except InvalidToken as refused:
+                challenge = f'Bearer scope="" error="invalid_token" error_description="{refused}"'
+                return Outcome(gateway_error(401, "Unauthorized", ("WWW-Authenticate", challenge)), route.key)
+        event = build_event(request, route, path_parameters, claims)
+        try:
+            result = self.host.invoke(self.host.functions[route.function], event)
+        except Exception as error:  # noqa: BLE001 - a crashed function is API Gateway's 500
+            return Outcome(gateway_error(500, "Internal Server Error"), route.key, f"handler raised {_where(error)}")
+        return Outcome(to_http_response(result), route.key)
+
+    # -- local only -----------------------------------------------------------------------------
+
+    def _local(self, request: HttpRequest) -> Outcome:
+        path = request.raw_path
+        if request.method == "GET" and path == "/_local/outbox":
+            return Outcome(self._outbox(request), "GET /_local/outbox")
+        if request.method == "POST" and path == "/_local/clock":
+            return Outcome(self._clock(request), "POST /_local/clock")
+        if request.method == "POST" and path.startswith("/_local/run/"):
+            name = path.removeprefix("/_local/run/")
+            function = self.scheduled.get(name)
+            if function is not None:
+                return self.run_scheduled(function, f"POST /_local/run/{name}")
+        return Outcome(gateway_error(404, "Not Found"), f"{request.method} (no local route)")
+
+    def _outbox(self, request: HttpRequest) -> HttpResponse:
+        snapshot = self.outbox.snapshot()
+        accept = (request.header("accept") or "").lower()
+        if "text/html" in accept and "application/json" not in accept:
+            headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+            return HttpResponse(200, headers, render_html(snapshot).encode())
+        return HttpResponse.json(200, snapshot)
+
+    def _clock(self, request: HttpRequest) -> HttpResponse:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return _local_error(400, "malformed_json", "The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return _local_error(422, "validation_error", "The request body must be a JSON object.")
+        advance = body.get("advance_seconds")
+        try:
+            if body.get("reset") is True:
+                now = self.clock.reset()
+            elif isinstance(advance, int | float) and not isinstance(advance, bool):
+                now = self.clock.advance(float(advance))
+            else:
+                raise ValueError('give {"advance_seconds": N} or {"reset": true}')
+        except ValueError as problem:
+            return _local_error(422, "validation_error", str(problem))
+        return HttpResponse.json(200, {"now": iso(now), "offset_seconds": self.clock.offset()})
+
+    def run_scheduled(self, function: LocalFunction, label: str) -> Outcome:
+        try:
+            result = self.host.invoke(function, scheduled_event(function))
+        except Exception as error:  # noqa: BLE001 - reported as Lambda reports a function error
+            return Outcome(HttpResponse.json(500, {"errorType": type(error).__name__}), label, _where(error))
+        return Outcome(HttpResponse.json(200, result), label)

@@ -1,0 +1,469 @@
+"""Warm overhead and capacity per route.
+
+Each route is run two ways on the same DynamoDB Local, interleaved: through its function's real
+handler (a real-shaped API Gateway event in, the JSON answer out), and as the bare boto3 calls that
+route must make for the same data, on the very client the service uses. The bare calls are written
+down here, route by route: they are the minimum access pattern that docs/performance.md derives,
+so their ReturnConsumedCapacity total is the minimum capacity of the route."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from bench import stack
+from bench.report import Row, check, median, ratio_interval, say
+from bench.stack import (
+    Stack,
+    api_event,
+    invitation_item,
+    invitation_key,
+    name_items,
+    new_invitation,
+    patient_item,
+    quiet_stdout,
+)
+
+WARM_RUNS = 200
+WARMUP = 20
+WARM_TARGET = 1.25
+CAPACITY_TARGET = 1.0
+TABLE = "invitations-bench-routes"
+READER = "clinician-bench-reader"
+WRITER = "clinician-bench-writer"
+LIST_SIZE = 100  # invitations of the clinician whose list is read
+LIST_LIMIT = 20  # the page size of events/list_invites.json
+
+Call = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Case:
+    """One request: the handler's event and, for the same data, the bare calls."""
+
+    event: dict[str, Any]
+    calls: list[Call]
+
+
+@dataclass
+class Route:
+    name: str
+    function: str
+    method: str
+    route: str
+    status: int
+    minimum: str  # the access pattern, in words (also in docs/performance.md)
+    cases: Callable[[int], list[tuple[Case, Case]]]  # n (handler case, bare case) pairs
+    warm: bool = False
+
+
+@dataclass
+class Measured:
+    seconds: list[float] = field(default_factory=list)
+    capacity: set[float] = field(default_factory=set)
+    items_read: set[int] = field(default_factory=set)
+
+
+def _capacity(response: dict[str, Any]) -> float:
+    consumed = response.get("ConsumedCapacity")
+    entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
+    return sum(float(e.get("CapacityUnits", 0)) for e in entries)
+
+
+class Runner:
+    def __init__(self, bench_stack: Stack) -> None:
+        self.stack = bench_stack
+        self.service = bench_stack.use_table(TABLE)
+        self.client = bench_stack.client
+        self.signer = self.service.signer
+
+    # -- the two sides ---------------------------------------------------------------------------
+
+    def handler(self, route: Route, case: Case, out: Measured) -> None:
+        from invitations.repository import Usage
+
+        self.service.repo.usage = Usage()
+        context = stack.LambdaContext()
+        entry = stack.handler(route.function)
+        started = time.perf_counter()
+        answer = entry(case.event, context)
+        out.seconds.append(time.perf_counter() - started)
+        if answer["statusCode"] != route.status:
+            raise RuntimeError(f"{route.name}: {answer['statusCode']} {answer.get('body', '')[:300]}")
+        out.capacity.add(round(self.service.repo.usage.capacity_units, 3))
+        out.items_read.add(self.service.repo.usage.items_read)
+
+    def bare(self, case: Case, out: Measured) -> None:
+        client = self.client
+        started = time.perf_counter()
+        responses = [getattr(client, op)(**kwargs, ReturnConsumedCapacity="TOTAL") for op, kwargs in case.calls]
+        out.seconds.append(time.perf_counter() - started)
+        out.capacity.add(round(sum(_capacity(r) for r in responses), 3))
+
+    def run(self, route: Route, runs: int, warmup: int) -> tuple[Measured, Measured]:
+        pairs = route.cases(runs + warmup)
+        handled, bare = Measured(), Measured()
+        with quiet_stdout():
+            for i, (for_handler, for_bare) in enumerate(pairs):
+                # Alternate which side goes first, so that neither always follows the other.
+                if i % 2 == 0:
+                    self.handler(route, for_handler, handled)
+                    self.bare(for_bare, bare)
+                else:
+                    self.bare(for_bare, bare)
+                    self.handler(route, for_handler, handled)
+                if i + 1 == warmup:
+                    handled.seconds.clear()
+                    bare.seconds.clear()
+        return handled, bare
+
+    # -- data --------------------------------------------------------------------------------------
+
+    def seed_invitations(self, clinician: str, n: int, *, names: bool = True) -> list[Any]:
+        start = stack.now() - timedelta(hours=1)
+        first_names = ["Hélène", "Jean", "Marie", "Louis", "Camille", "Hugo", "Léa", "Paul"]
+        last_names = ["Dupont-Durand", "Martin", "Bernard", "Petit", "Moreau", "Lefèvre", "Garcia", "Roux"]
+        invitations = [
+            new_invitation(clinician, first_names[i % 8], last_names[(i // 8) % 8], start + timedelta(seconds=i))
+            for i in range(n)
+        ]
+        items = [invitation_item(inv) for inv in invitations]
+        if names:
+            items += [item for inv in invitations for item in name_items(inv)]
+        stack.seed(self.client, TABLE, items)
+        return invitations
+
+    def accepted_patients(self, clinician: str, n: int) -> list[Any]:
+        from invitations.domain import accept
+
+        invitations = self.seed_invitations(clinician, n)
+        items: list[dict[str, Any]] = []
+        patients = []
+        for inv in invitations:
+            accepted, patient = accept(inv, stack.now())
+            items += [invitation_item(replace(accepted, rev=inv.rev + 1)), patient_item(patient)]
+            patients.append(patient)
+        stack.seed(self.client, TABLE, items)
+        return patients
+
+    def token(self, inv: Any) -> str:
+        return str(self.signer.link_token(inv.id, inv.link_version))
+
+    # -- the routes and their minimum calls --------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        readable = self.seed_invitations(READER, LIST_SIZE)
+        one = readable[LIST_SIZE // 2]
+        t = TABLE
+
+        def get_item(inv_id: str) -> Call:
+            return "get_item", {"TableName": t, "Key": invitation_key(inv_id), "ConsistentRead": True}
+
+        def put(item: dict[str, Any], condition: str, rev: int | None = None) -> dict[str, Any]:
+            request: dict[str, Any] = {"TableName": t, "Item": item, "ConditionExpression": condition}
+            if rev is not None:
+                request["ExpressionAttributeValues"] = {":rev": {"N": str(rev)}}
+            return request
+
+        def send_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import DeliveryOutcome
+
+            body = {"first_name": "Hélène", "last_name": "Dupont-Durand", "email": "helene.dupont@example.org"}
+            pairs = []
+            for _ in range(n):
+                event = api_event("send_invite", "POST", "/invitations", clinician=WRITER, body=body)
+                sent = new_invitation(WRITER, body["first_name"], body["last_name"], stack.now(), email=body["email"])
+                queued = replace(sent, delivery=DeliveryOutcome("queued", sent.sent_at))
+                first = [{"Put": put(invitation_item(queued), "attribute_not_exists(pk)")}]
+                first += [{"Put": {"TableName": t, "Item": item}} for item in name_items(queued)]
+                delivered = put(invitation_item(replace(sent, rev=1)), "rev = :rev", 0)
+                calls: list[Call] = [("transact_write_items", {"TransactItems": first}), ("put_item", delivered)]
+                pairs.append((Case(event, []), Case({}, calls)))
+            return pairs
+
+        def get_cases(n: int) -> list[tuple[Case, Case]]:
+            path = {"invitation_id": one.id}
+            event = api_event("list_invites", "GET", "/invitations/{invitation_id}", path, clinician=READER)
+            return [(Case(event, []), Case({}, [get_item(one.id)]))] * n
+
+        def list_cases(n: int) -> list[tuple[Case, Case]]:
+            query = {"limit": str(LIST_LIMIT)}
+            event = api_event("list_invites", "GET", "/invitations", clinician=READER, query=query)
+            call: Call = (
+                "query",
+                {
+                    "TableName": t,
+                    "IndexName": "ByClinician",
+                    "KeyConditionExpression": "gsi1pk = :pk",
+                    "ExpressionAttributeValues": {":pk": {"S": f"CLIN#{READER}"}},
+                    "ScanIndexForward": False,
+                    "Limit": LIST_LIMIT + 1,  # one more than the page: is there a next page?
+                },
+            )
+            return [(Case(event, []), Case({}, [call]))] * n
+
+        def accept_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import accept
+
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            pairs = []
+            for a, b in zip(mine, theirs, strict=True):
+                path = {"token": self.token(a)}
+                event = api_event("accept_invite", "POST", "/i/{token}/accept", path)
+                accepted, patient = accept(b, stack.now())
+                writes = [
+                    {"Put": put(invitation_item(replace(accepted, rev=b.rev + 1)), "rev = :rev", b.rev)},
+                    {"Put": put(patient_item(patient), "attribute_not_exists(pk)")},
+                ]
+                calls = [get_item(b.id), ("transact_write_items", {"TransactItems": writes})]
+                pairs.append((Case(event, []), Case({}, calls)))
+            return pairs
+
+        def view_cases(n: int) -> list[tuple[Case, Case]]:
+            event = api_event("accept_invite", "GET", "/i/{token}", {"token": self.token(one)})
+            return [(Case(event, []), Case({}, [get_item(one.id)]))] * n
+
+        def correct_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import Correction, correct
+
+            change = {"last_name": "Dupont-Martin"}
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            pairs = []
+            for a, b in zip(mine, theirs, strict=True):
+                path = {"invitation_id": a.id}
+                event = api_event(
+                    "manage_invite", "PATCH", "/invitations/{invitation_id}", path, clinician=WRITER, body=change
+                )
+                after = replace(correct(b, Correction(dict(change)), stack.now()), rev=b.rev + 1)
+                writes: list[dict[str, Any]] = [{"Put": put(invitation_item(after), "rev = :rev", b.rev)}]
+                # Only the name words that changed: the others' index entries stay as they are.
+                old = {i["sk"]["S"]: i for i in name_items(b)}
+                new = {i["sk"]["S"]: i for i in name_items(after)}
+                writes += [
+                    {"Delete": {"TableName": t, "Key": {"pk": old[k]["pk"], "sk": old[k]["sk"]}}}
+                    for k in sorted(old.keys() - new)
+                ]
+                writes += [{"Put": {"TableName": t, "Item": new[k]}} for k in sorted(new.keys() - old)]
+                calls = [get_item(b.id), ("transact_write_items", {"TransactItems": writes})]
+                pairs.append((Case(event, []), Case({}, calls)))
+            return pairs
+
+        def resend_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import DeliveryOutcome, Rules, resend
+
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            pairs = []
+            for a, b in zip(mine, theirs, strict=True):
+                path = {"invitation_id": a.id}
+                event = api_event(
+                    "manage_invite", "POST", "/invitations/{invitation_id}/resend", path, clinician=WRITER
+                )
+                resent = replace(resend(b, stack.now(), Rules()), rev=b.rev + 1)
+                # The sent time moved: every name entry carries it (it orders search results).
+                writes = [{"Put": put(invitation_item(resent), "rev = :rev", b.rev)}]
+                writes += [{"Put": {"TableName": t, "Item": item}} for item in name_items(resent)]
+                delivered = replace(resent, delivery=DeliveryOutcome("sent", resent.sent_at), rev=resent.rev + 1)
+                calls = [
+                    get_item(b.id),
+                    ("transact_write_items", {"TransactItems": writes}),
+                    ("put_item", put(invitation_item(delivered), "rev = :rev", resent.rev)),
+                ]
+                pairs.append((Case(event, []), Case({}, calls)))
+            return pairs
+
+        def delete_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import delete
+
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            pairs = []
+            for a, b in zip(mine, theirs, strict=True):
+                path = {"invitation_id": a.id}
+                event = api_event("manage_invite", "DELETE", "/invitations/{invitation_id}", path, clinician=WRITER)
+                gone = replace(delete(b, stack.now()), rev=b.rev + 1)
+                writes = [{"Put": put(invitation_item(gone), "rev = :rev", b.rev)}]
+                writes += [
+                    {"Delete": {"TableName": t, "Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in name_items(b)
+                ]
+                calls = [get_item(b.id), ("transact_write_items", {"TransactItems": writes})]
+                pairs.append((Case(event, []), Case({}, calls)))
+            return pairs
+
+        def patient_key(patient_id: str) -> dict[str, Any]:
+            return {"pk": {"S": f"PAT#{patient_id}"}, "sk": {"S": "PAT"}}
+
+        def patient_cases(method: str, route: str, body: Any, change: Callable[[Any], Any] | None) -> Any:
+            def cases(n: int) -> list[tuple[Case, Case]]:
+                mine, theirs = self.accepted_patients(WRITER, n), self.accepted_patients(WRITER, n)
+                pairs = []
+                for a, b in zip(mine, theirs, strict=True):
+                    path = {"patient_id": a.id}
+                    event = api_event("patients", method, route, path, clinician=WRITER, body=body)
+                    calls: list[Call] = [
+                        ("get_item", {"TableName": t, "Key": patient_key(b.id), "ConsistentRead": True})
+                    ]
+                    if change is not None:
+                        after = replace(change(b), rev=b.rev + 1)
+                        calls.append(("put_item", put(patient_item(after), "rev = :rev", b.rev)))
+                    pairs.append((Case(event, []), Case({}, calls)))
+                return pairs
+
+            return cases
+
+        def corrected_patient(p: Any) -> Any:
+            from invitations.domain import correct_patient
+
+            return correct_patient(p, {"last_name": "Dupont-Martin"}, stack.now())
+
+        def left(p: Any) -> Any:
+            from invitations.domain import leave_thread
+
+            return leave_thread(p, stack.now())
+
+        inv_path, pat_path = "/invitations/{invitation_id}", "/patients/{patient_id}"
+        return [
+            Route(
+                "send",
+                "send_invite",
+                "POST",
+                "/invitations",
+                201,
+                "TransactWriteItems(invitation + 1 entry per name word), then PutItem(delivery outcome)",
+                send_cases,
+                warm=True,
+            ),
+            Route(
+                "get", "list_invites", "GET", inv_path, 200, "GetItem(invitation, strongly consistent)", get_cases, True
+            ),
+            Route(
+                "list",
+                "list_invites",
+                "GET",
+                "/invitations",
+                200,
+                f"Query(ByClinician, newest first, Limit {LIST_LIMIT}+1)",
+                list_cases,
+                warm=True,
+            ),
+            Route(
+                "accept",
+                "accept_invite",
+                "POST",
+                "/i/{token}/accept",
+                200,
+                "GetItem(invitation, consistent), TransactWriteItems(invitation + patient)",
+                accept_cases,
+                warm=True,
+            ),
+            Route(
+                "view link", "accept_invite", "GET", "/i/{token}", 200, "GetItem(invitation, consistent)", view_cases
+            ),
+            Route(
+                "correct",
+                "manage_invite",
+                "PATCH",
+                inv_path,
+                200,
+                "GetItem, TransactWriteItems(invitation + changed name words only)",
+                correct_cases,
+            ),
+            Route(
+                "resend",
+                "manage_invite",
+                "POST",
+                inv_path + "/resend",
+                200,
+                "GetItem, TransactWriteItems(invitation + every name entry: the sent time moved), PutItem(outcome)",
+                resend_cases,
+            ),
+            Route(
+                "delete",
+                "manage_invite",
+                "DELETE",
+                inv_path,
+                204,
+                "GetItem, TransactWriteItems(tombstone + delete every name entry)",
+                delete_cases,
+            ),
+            Route(
+                "patient get",
+                "patients",
+                "GET",
+                pat_path,
+                200,
+                "GetItem(patient, consistent)",
+                patient_cases("GET", pat_path, None, None),
+            ),
+            Route(
+                "patient correct",
+                "patients",
+                "PATCH",
+                pat_path,
+                200,
+                "GetItem, PutItem(patient, conditional)",
+                patient_cases("PATCH", pat_path, {"last_name": "Dupont-Martin"}, corrected_patient),
+            ),
+            Route(
+                "leave thread",
+                "patients",
+                "POST",
+                pat_path + "/leave",
+                200,
+                "GetItem, PutItem(patient, conditional)",
+                patient_cases("POST", pat_path + "/leave", None, left),
+            ),
+        ]
+
+
+def run(bench_stack: Stack) -> list[Row]:
+    runner = Runner(bench_stack)
+    warm_rows: list[Row] = []
+    capacity_rows: list[Row] = []
+    for route in runner.routes():
+        runs, warmup = (WARM_RUNS, WARMUP) if route.warm else (1, 0)
+        say(f"  {route.name}: {runs} runs" + (f" each side (+{warmup} warm-up)" if warmup else ""))
+        handled, bare = runner.run(route, runs, warmup)
+        label = f"{route.method} {route.route}"
+        if route.warm:
+            ratio = median(handled.seconds) / median(bare.seconds)
+            low, high = ratio_interval(handled.seconds, bare.seconds)
+            warm_rows.append(
+                Row(
+                    "warm overhead",
+                    f"{route.name}  ({label})",
+                    f"{ratio:.2f}x",
+                    f"<= {WARM_TARGET}x",
+                    check(ratio <= WARM_TARGET),
+                    f"median handler {median(handled.seconds) * 1e3:.2f} ms vs bare calls "
+                    f"{median(bare.seconds) * 1e3:.2f} ms, n={len(handled.seconds)}; 90% interval "
+                    f"{low:.2f}-{high:.2f}x",
+                    {
+                        "ratio": ratio,
+                        "interval_90": [low, high],
+                        "handler_ms": [round(s * 1e3, 3) for s in handled.seconds],
+                        "bare_ms": [round(s * 1e3, 3) for s in bare.seconds],
+                    },
+                )
+            )
+        # Capacity is exact: every run of a route must have consumed the same.
+        used, minimum = max(handled.capacity), max(bare.capacity)
+        steady = len(handled.capacity) == 1 and len(bare.capacity) == 1
+        ratio = used / minimum if minimum else float("inf")
+        capacity_rows.append(
+            Row(
+                "capacity",
+                f"{route.name}  ({label})",
+                f"{ratio:.2f}x",
+                f"<= {CAPACITY_TARGET}x",
+                check(ratio <= CAPACITY_TARGET and steady),
+                f"{used:g} vs minimum {minimum:g} units: {route.minimum}" + ("" if steady else " (varied!)"),
+                {
+                    "ratio": ratio,
+                    "units": sorted(handled.capacity),
+                    "minimum_units": sorted(bare.capacity),
+                    "items_read": sorted(handled.items_read),
+                    "minimum_calls": route.minimum,
+                },
+            )
+        )
+    return warm_rows + capacity_rows

@@ -1,0 +1,282 @@
+"""What the in-process benchmarks drive: AWS's DynamoDB Local, tables exactly as template.yaml
+declares them, the functions' real handlers with the template's environment, and delivery,
+events and the link secret stubbed (nothing leaves 127.0.0.1)."""
+
+import contextlib
+import copy
+import functools
+import importlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from bench import ROOT
+from local.template import functions, load_template, table_definition, ttl_attribute
+
+REGION = "eu-west-3"
+# Links and the SMS are measured with a production-like base URL (the SMS length depends on it).
+PUBLIC_BASE_URL = "https://invite.example-sante.fr"
+# Any AWS call that is not stubbed goes to this closed local port and fails at once.
+NOWHERE = "http://127.0.0.1:9"
+LINK_SECRET = b"bench-link-secret-" + b"x" * 46
+CLINICIAN_NAME = "Dr Alice Martin"
+SEED_WRITERS = 2
+EVENTS_DIR = ROOT / "events"
+TEMPLATE = load_template()
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_ENDPOINT_URL": NOWHERE,
+}
+
+
+class _Refs(dict[str, str]):
+    """The template's Ref/GetAtt values: bench names, or the logical id itself."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+def function_env(table: str, dynamodb_endpoint: str) -> dict[str, str]:
+    """The environment template.yaml gives the functions (Globals merged), pointed at 127.0.0.1."""
+    refs = _Refs(
+        Table=table,
+        EventBus="invitations-bench",
+        PublicBaseUrl=PUBLIC_BASE_URL,
+        LinkSecret="invitations-bench-link-secret",
+        SenderEmail="no-reply@example-sante.fr",
+        SmsSenderId="Cabinet",
+        ValidityDays="14",
+        RetentionDays="90",
+    )
+    env: dict[str, str] = {}
+    for spec in functions(TEMPLATE, refs):
+        env.update(spec.environment)
+    return {**env, **AWS_ENV, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
+
+
+def create_table(client: Any, name: str) -> None:
+    client.create_table(TableName=name, **table_definition(TEMPLATE))
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ttl = ttl_attribute(TEMPLATE)
+    if ttl:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
+
+
+class LambdaContext:
+    function_name = "invitations-bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:invitations-bench"
+    log_group_name = "/aws/lambda/invitations-bench"
+    log_stream_name = "bench"
+
+    def __init__(self, remaining_ms: int = 300_000) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining_ms
+
+
+def handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    return importlib.import_module(f"functions.{function}.app").lambda_handler  # type: ignore[no-any-return]
+
+
+_SAMPLES: dict[str, dict[str, Any]] = {}
+
+
+def api_event(
+    function: str,
+    method: str,
+    route: str,
+    path_params: dict[str, str] | None = None,
+    *,
+    clinician: str | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    accept: str = "application/json",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event shaped like events/<function>.json."""
+    if function not in _SAMPLES:
+        _SAMPLES[function] = json.loads((EVENTS_DIR / f"{function}.json").read_text())
+    event = copy.deepcopy(_SAMPLES[function])
+    path = route
+    for name, value in (path_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["pathParameters"] = path_params or None
+    event["rawQueryString"] = urlencode(query or {})
+    event["queryStringParameters"] = query or None
+    headers = {k: v for k, v in event["headers"].items() if k not in ("authorization", "content-type")}
+    headers["accept"] = accept
+    if body is not None:
+        event["body"] = json.dumps(body)
+        headers["content-type"] = "application/json"
+    else:
+        event.pop("body", None)
+    if clinician is not None:
+        headers["authorization"] = "Bearer bench"
+        claims = {"sub": clinician, "name": CLINICIAN_NAME}
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    else:
+        event["requestContext"].pop("authorizer", None)
+    event["headers"] = headers
+    return event
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """The handlers log and flush metrics to stdout, as in Lambda: that work is kept (it is part of
+    each request) and its output discarded, so that stdout carries the table only."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+class Stack:
+    """One DynamoDB Local for the whole run; `use_table` rewires the service onto a fresh table."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        os.environ.update(AWS_ENV)
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+        from invitations import runtime
+
+        self._runtime = runtime
+        self.table = ""
+
+    def use_table(self, name: str) -> Any:
+        """A fresh table, the environment the template gives the functions, and the service as
+        runtime.get_service() builds it, with delivery, events and the link secret stubbed."""
+        from invitations.delivery import InMemoryEvents, InMemoryMessenger
+        from invitations.tokens import TokenSigner
+
+        os.environ.update(function_env(name, self.endpoint))
+        self._runtime.reset()
+        create_table(self.client, name)
+        service = self._runtime.get_service()
+        service.messenger = InMemoryMessenger()
+        service.events = InMemoryEvents()
+        service.signer = TokenSigner(LINK_SECRET)
+        self.table = name
+        return service
+
+    @property
+    def client(self) -> Any:
+        """The very client the service uses (same pool, same retry configuration)."""
+        return self._runtime.client("dynamodb")
+
+    @property
+    def service(self) -> Any:
+        return self._runtime.get_service()
+
+
+# -- items: the service's own mapping, so that seeds and bare calls write what the service writes --
+
+
+@functools.cache
+def repository() -> Any:
+    """Only its item mapping is used (no client): the exact items the service writes."""
+    from invitations.repository import DynamoRepository
+
+    return DynamoRepository(None, "", timedelta(days=90))
+
+
+def dump(item: dict[str, Any]) -> dict[str, Any]:
+    from invitations.repository import _dump
+
+    return _dump(item)
+
+
+def invitation_item(inv: Any) -> dict[str, Any]:
+    return dump(repository()._invitation_item(inv))
+
+
+def name_items(inv: Any) -> list[dict[str, Any]]:
+    from invitations.repository import _indexed_words
+
+    repo = repository()
+    return [repo._name_item(inv, word) for word in sorted(_indexed_words(inv))]
+
+
+def patient_item(patient: Any) -> dict[str, Any]:
+    return dump(repository()._patient_item(patient))
+
+
+def invitation_key(invitation_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": "INV"}}
+
+
+def new_invitation(
+    clinician: str,
+    first: str,
+    last: str,
+    sent_at: datetime,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    locale: str = "fr",
+    validity: timedelta = timedelta(days=14),
+) -> Any:
+    """A pending invitation as the service creates it (random id), delivered."""
+    from invitations.domain import Contact, DeliveryOutcome, Rules, create_invitation
+
+    contact = Contact(
+        first, last, email or (None if phone else f"{first[:1]}.{last}@example.org".lower()), phone, locale
+    )
+    inv = create_invitation(contact, clinician, CLINICIAN_NAME, sent_at, Rules(validity=validity))
+    return replace(inv, delivery=DeliveryOutcome("sent", sent_at))
+
+
+def _write_batch(client: Any, table: str, items: Sequence[dict[str, Any]]) -> None:
+    pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
+    for _ in range(20):
+        response = client.batch_write_item(RequestItems={table: pending})
+        pending = response.get("UnprocessedItems", {}).get(table, [])
+        if not pending:
+            return
+    raise RuntimeError("DynamoDB Local kept items unprocessed")
+
+
+def seed(client: Any, table: str, items: Sequence[dict[str, Any]]) -> None:
+    """Batch writes of 25 items, unprocessed ones retried a bounded number of times. Two writers:
+    DynamoDB Local takes them about twice as fast as one on this 2-core machine."""
+    batches = [items[i : i + 25] for i in range(0, len(items), 25)]
+    with ThreadPoolExecutor(max_workers=SEED_WRITERS) as pool:
+        list(pool.map(lambda batch: _write_batch(client, table, batch), batches))  # re-raises a failure
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def invoke(service: Any, function: str, event: dict[str, Any], remaining_ms: int = 300_000) -> tuple[Any, Any]:
+    """One call of a function's handler; returns (its answer, the DynamoDB usage it reported)."""
+    from invitations.repository import Usage
+
+    service.repo.usage = Usage()
+    with quiet_stdout():
+        answer = handler(function)(event, LambdaContext(remaining_ms))
+    return answer, service.repo.usage

@@ -198,6 +198,34 @@ def test_search_pages_too(stack, clock):
     assert page2["next_cursor"] is None
 
 
+def test_search_reads_follow_the_rarest_word_not_the_clinicians_history(stack, clock):
+    """`jean zan`: 'jean' is the longer word but the common one; the reads must not grow with it."""
+    from invitations import runtime
+
+    usage = runtime.get_service().repo.usage
+    zanettis = []
+    for first in ("Jean", "Jeanne"):
+        zanettis.append(send({"first_name": first, "last_name": "Zanetti", "email": f"{first}@example.org"})["id"])
+        clock.advance(minutes=1)
+
+    def jeans(count, start):
+        for n in range(start, start + count):
+            send({"first_name": "Jean", "last_name": f"Martin{n}", "email": f"j{n}@example.org"})
+
+    def reads_of_search():
+        before = usage.items_read
+        found = [i["id"] for i in call("GET", "/invitations", query={"q": "jean zan"}).json["items"]]
+        assert found == list(reversed(zanettis))
+        return usage.items_read - before
+
+    jeans(20, 0)
+    with_20 = reads_of_search()
+    jeans(40, 20)
+    assert reads_of_search() == with_20
+    # Both words' entries in turn (8 of 'jean', the 2 of 'zan'), then the 2 matches themselves.
+    assert with_20 <= 8 + 2 + 2
+
+
 def test_status_is_true_when_read_before_any_job_runs(stack, clock):
     inv = send(HELENE)
     clock.advance(days=14)

@@ -2,7 +2,6 @@
 
 from typing import Annotated, Literal
 
-import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 Locale = Literal["fr", "en"]
@@ -11,11 +10,13 @@ Channel = Literal["email", "sms"]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
-_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-
 
 def to_e164_mobile(value: str) -> str:
     """French national ('06 12 34 56 78') or E.164; must be a valid mobile; returns E.164."""
+    # Imported on first use: the functions that never validate a phone (list, accept, expire)
+    # do not pay for phonenumbers' import at cold start.
+    import phonenumbers
+
     if len(value) > 32:
         raise ValueError("must be a phone number")
     try:
@@ -24,7 +25,8 @@ def to_e164_mobile(value: str) -> str:
         raise ValueError("must be a phone number, French national or E.164") from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError("must be a valid phone number")
-    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+    mobile = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+    if phonenumbers.number_type(number) not in mobile:
         raise ValueError("must be a mobile number (an SMS is sent to it)")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -34,7 +36,9 @@ Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: a request model is built (and email_validator imported) on its first use, so a
+    # function that never validates such a body does not pay for it at cold start.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class InvitationCreate(_Strict):

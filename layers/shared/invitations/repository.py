@@ -55,9 +55,25 @@ def _dump(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
 
 
+def _value(attribute: dict[str, Any]) -> Any:
+    """One attribute value, decoded directly for the types this service writes: boto3's generic
+    TypeDeserializer was half of a listing's CPU time. Numbers here are counters: ints."""
+    ((kind, value),) = attribute.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return int(value) if value.lstrip("-").isdigit() else Decimal(value)
+    if kind == "M":
+        return {k: _value(v) for k, v in value.items()}
+    if kind == "L":
+        return [_value(v) for v in value]
+    if kind == "NULL":
+        return None
+    return _deserializer.deserialize(attribute)  # BOOL, sets, binary: never written by this service
+
+
 def _load(raw: dict[str, Any]) -> dict[str, Any]:
-    out = {k: _deserializer.deserialize(v) for k, v in raw.items()}
-    return {k: int(v) if isinstance(v, Decimal) else v for k, v in out.items()}
+    return {k: _value(v) for k, v in raw.items()}
 
 
 def _opt_time(value: str | None) -> datetime | None:
@@ -329,18 +345,46 @@ class DynamoRepository:
             if not start:
                 return
 
-    def search_names(self, clinician_id: str, prefix: str) -> dict[str, str]:
-        """invitation id -> its sent key, for every name word starting with `prefix`."""
-        query = {
+    def search_names(self, clinician_id: str, prefixes: Sequence[str]) -> dict[str, str]:
+        """invitation id -> its sent key, for every name word starting with the most selective of
+        `prefixes` (the caller checks the other words on the invitations themselves).
+
+        Which word is rarest is unknown until read: the words' entries are read in turn, a page
+        at a time (8 entries, then doubling), and the first word whose entries run out is the
+        one used. Reads stay within (number of words) x (the rarest word's entries + a page),
+        whatever the clinician's history; a single word is read in pages of 1,000."""
+        readers = {
+            prefix: self._name_entries(clinician_id, prefix, first_page=1000 if len(prefixes) == 1 else 8)
+            for prefix in dict.fromkeys(prefixes)
+        }
+        found: dict[str, dict[str, str]] = {prefix: {} for prefix in readers}
+        while True:
+            for prefix, reader in readers.items():
+                entries, exhausted = next(reader)
+                found[prefix].update((entry["invitation_id"], entry["sent_key"]) for entry in entries)
+                if exhausted:
+                    return found[prefix]
+
+    def _name_entries(
+        self, clinician_id: str, prefix: str, first_page: int
+    ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        """The name entries starting with `prefix`, page by page (doubling): (entries, exhausted)."""
+        query: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": _dump({":pk": f"NAME#{clinician_id}", ":prefix": prefix}),
+            "ReturnConsumedCapacity": "TOTAL",
         }
-        hits: dict[str, str] = {}
-        for raw in self._query(query, page_size=1000):
-            item = _load(raw)
-            hits[item["invitation_id"]] = item["sent_key"]
-        return hits
+        page_size, start = first_page, None
+        while True:
+            page = dict(query, Limit=page_size, **({"ExclusiveStartKey": start} if start else {}))
+            response = self._db.query(**page)
+            self.usage.add(response)
+            start = response.get("LastEvaluatedKey")
+            yield [_load(raw) for raw in response.get("Items", [])], start is None
+            if start is None:
+                return
+            page_size = min(page_size * 2, 1000)
 
     def get_invitations(self, invitation_ids: Sequence[str]) -> list[Invitation]:
         """Several invitations by id (one BatchGetItem per 100), in no particular order."""

@@ -1,5 +1,6 @@
 """Wiring, built lazily on first use and reused across warm invocations (never at import)."""
 
+import threading
 from datetime import timedelta
 from functools import cache, lru_cache
 from typing import Any
@@ -20,9 +21,21 @@ from invitations.tokens import TokenSigner
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
 
+_building = threading.Lock()
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_RETRIES)  # type: ignore[call-overload]
+    # One session for every client: each new Session parses botocore's endpoint data again
+    # (about 40 ms a client). A Session is not thread-safe, and the local server runs handlers
+    # in threads, hence the lock; in Lambda it is never contended.
+    with _building:
+        return _session().client(service, config=_RETRIES)  # type: ignore[call-overload]
 
 
 @lru_cache(maxsize=1)
@@ -49,5 +62,5 @@ def get_service() -> InvitationService:
 
 def reset() -> None:
     """Forget every cached object (tests change the environment between cases)."""
-    for cached in (client, link_secret, get_service, get_settings):
+    for cached in (client, _session, link_secret, get_service, get_settings):
         cached.cache_clear()

@@ -299,7 +299,7 @@ class InvitationService:
     ) -> list[Invitation]:
         """Reads the index entries that match the most selective word, then only the
         invitations of the page: cost follows the matches, not the clinician's history."""
-        hits = self.repo.search_names(clinician.id, max(query_words, key=len))
+        hits = self.repo.search_names(clinician.id, query_words)
         ordered = sorted((key, inv_id) for inv_id, key in hits.items() if before is None or key < before)
         ordered.reverse()
         found: list[Invitation] = []

@@ -1,0 +1,40 @@
+"""What a function's cold start imports: the heavy validators only where a body is validated,
+and nothing that reaches AWS at import time (clients are built on first use)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+_PROBE = """
+import json, sys
+sys.path[:0] = sys.argv[1:]
+import app
+from invitations import runtime
+print(json.dumps({
+    "modules": sorted(m.split(".")[0] for m in sys.modules),
+    "clients_built": runtime.client.cache_info().currsize,
+    "service_built": runtime.get_service.cache_info().currsize,
+}))
+"""
+
+
+def _imported_by(function: str) -> dict:
+    paths = [str(ROOT / "functions" / function), str(ROOT / "layers" / "shared")]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *paths], capture_output=True, text=True, check=True, timeout=60
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize(
+    "function", ["send_invite", "list_invites", "manage_invite", "patients", "accept_invite", "expire_invites"]
+)
+def test_importing_a_handler_builds_no_client_and_no_validator(function):
+    imported = _imported_by(function)
+    assert imported["clients_built"] == 0 and imported["service_built"] == 0
+    assert "phonenumbers" not in imported["modules"]
+    assert "email_validator" not in imported["modules"]

@@ -5,9 +5,10 @@ child then leaves with os._exit, so interpreter teardown (which Lambda never pay
 
 Two bytecode situations are measured:
   * compiled: every module has its .pyc (a warm-up run of each command fills a private cache);
-  * as built: `sam build` ships the layer without any .pyc and Lambda's /opt is read-only, so a
-    real cold start compiles the layer's modules every time; boto3 and the standard library keep
-    their .pyc, as the Lambda runtime's are precompiled (simulated: the layer's cache is removed).
+  * as built: what `sam build` ships. Lambda's /opt is read-only, so a module the built layer
+    ships without its .pyc is compiled again at every cold start (simulated: its bytecode is
+    removed from the cache); the function's own app.py always is; boto3 and the standard library
+    keep their .pyc, as the Lambda runtime's are precompiled.
 """
 
 import json
@@ -107,17 +108,19 @@ def _mirror(cache: Path, source: Path) -> Path:
     return cache / str(source.resolve()).lstrip("/")
 
 
-def _without_layer(compiled: Path, layer_names: Sequence[str], target: Path) -> None:
-    """A copy of the compiled cache without the layer's .pyc (its packages and the project's code)."""
+def _as_built(compiled: Path, uncompiled: Sequence[str], target: Path) -> None:
+    """A copy of the compiled cache without the .pyc of what the build ships uncompiled: those of
+    the layer's top-level names, and the functions' own code."""
     shutil.copytree(compiled, target)
     site = _mirror(target, SITE_PACKAGES)
-    for name in layer_names:
+    for name in uncompiled:
         module = name.removesuffix(".py")
+        if module == "invitations":  # the project's package: imported from the source tree
+            shutil.rmtree(_mirror(target, LAYER), ignore_errors=True)
         shutil.rmtree(site / module, ignore_errors=True)  # a package
         for pyc in site.glob(f"{module}.*.pyc"):  # a single-module distribution (typing_extensions)
             pyc.unlink()
-    for source in (LAYER, FUNCTIONS_DIR):
-        shutil.rmtree(_mirror(target, source), ignore_errors=True)
+    shutil.rmtree(_mirror(target, FUNCTIONS_DIR), ignore_errors=True)
 
 
 def _import_profile(env: dict[str, str], cwd: Path, top: int = 12) -> dict[str, float]:
@@ -141,11 +144,26 @@ def _import_profile(env: dict[str, str], cwd: Path, top: int = 12) -> dict[str, 
     return dict(sorted(((k, round(v, 1)) for k, v in totals.items()), key=lambda kv: -kv[1])[:top])
 
 
-def layer_packages(built_layer: Path | None) -> list[str]:
-    """The top-level names the built layer ships (else what the venv has of its requirements)."""
-    if built_layer is not None and built_layer.is_dir():
-        return sorted(p.name for p in built_layer.iterdir() if not p.name.endswith((".dist-info", ".data", ".txt")))
-    return ["aws_lambda_powertools", "pydantic", "pydantic_core", "email_validator", "phonenumbers", "jmespath"]
+def uncompiled_layer_packages(built_layer: Path | None) -> list[str]:
+    """The top-level names the built layer ships without bytecode (without a build: all of the
+    layer's, as the python3.13 build method ships them)."""
+    if built_layer is None or not built_layer.is_dir():
+        return [
+            "aws_lambda_powertools",
+            "pydantic",
+            "pydantic_core",
+            "email_validator",
+            "phonenumbers",
+            "jmespath",
+            "invitations",
+        ]
+
+    def compiled(path: Path) -> bool:
+        cache = path / "__pycache__" if path.is_dir() else path.parent / "__pycache__"
+        return any(cache.glob(f"{path.stem}.*.pyc" if path.is_file() else "*.pyc"))
+
+    names = (p for p in built_layer.iterdir() if not p.name.endswith((".dist-info", ".data", ".txt")))
+    return sorted(p.name for p in names if p.name != "__pycache__" and not compiled(p))
 
 
 def run(endpoint: str = "http://127.0.0.1:9", built_layer: Path | None = None) -> list[Row]:
@@ -161,7 +179,7 @@ def run(endpoint: str = "http://127.0.0.1:9", built_layer: Path | None = None) -
         warmups += [(HANDLER, env(compiled, fn)) for fn in functions]
         say(f"  filling a private bytecode cache ({len(warmups)} commands)")
         _warm_cache(warmups, cwd)
-        _without_layer(compiled, layer_packages(built_layer), as_built)
+        _as_built(compiled, uncompiled_layer_packages(built_layer), as_built)
 
         rows: list[Row] = []
         for mode, cache in (("compiled", compiled), ("as built", as_built)):

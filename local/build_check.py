@@ -2,6 +2,7 @@
 gives it: the function's build folder, the built layer (/opt/python) and the runtime's boto3.
 
 Also fails if boto3/botocore were packaged into the layer (the runtime provides them), if a
+layer module ships without its bytecode (every cold start would compile it again), if a
 compiled extension targets another architecture or Python than the template's, or if a function
 with its layers exceeds Lambda's 250 MB unzipped limit; and prints the unzipped sizes.
 
@@ -100,6 +101,18 @@ def runtime_boto3() -> Path:
     return pip_target(f"boto3=={pinned}", TOOLS / f"runtime-boto3-{pinned}")
 
 
+def modules_without_bytecode(layer: Path) -> list[str]:
+    """The layer's modules that ship no hash-based .pyc (layers/shared/Makefile compiles them):
+    Lambda's /opt is read-only, so each of them would be compiled again at every cold start."""
+    missing = []
+    for source in sorted(layer.rglob("*.py")):
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{PYTHON_TAG}.pyc"
+        # PEP 552: bit 0 of the flags word marks a hash-based .pyc, valid whatever the timestamps.
+        if not compiled.is_file() or not int.from_bytes(compiled.read_bytes()[4:8], "little") & 1:
+            missing.append(str(source.relative_to(layer)))
+    return missing
+
+
 @dataclass(frozen=True)
 class NativeDistribution:
     name: str
@@ -191,6 +204,11 @@ def main() -> None:
         ]
         if packaged:
             problems.append(f"{layer.parent.name} packages {', '.join(packaged)}: the Lambda runtime provides them")
+        uncompiled = modules_without_bytecode(layer)
+        if uncompiled:
+            problems.append(
+                f"{layer.parent.name} ships {len(uncompiled)} module(s) without hash-based bytecode, e.g. {uncompiled[0]}"
+            )
     if problems:
         sys.exit("Build check failed:\n  " + "\n  ".join(problems))
 

@@ -11,6 +11,14 @@ from invitations.runtime import get_service
 router = Router()
 
 
+def _documented(model: type[LinkView] | type[Accepted], description: str):  # OpenAPI responses
+    """JSON for API clients, an HTML page for browsers, on every answer the patient can get."""
+    documented = responses(200, model, description, 404, 410, 422)
+    for status in (200, 404, 410):
+        documented[status]["content"]["text/html"] = {"schema": {"type": "string"}}
+    return documented
+
+
 def _wants_json() -> bool:
     """JSON when asked for, or when the request is not a browser's (no text/html, no form post)."""
     headers = router.current_event.headers
@@ -36,7 +44,7 @@ def _link_problem(problem: LinkGone | LinkExpired):  # the Response is documente
 @router.get(
     "/i/<token>",
     summary="The invitation page (HTML), or its state as JSON with Accept: application/json",
-    responses=responses(200, LinkView, "Who invites, until when", 404, 410),
+    responses=_documented(LinkView, "Who invites, until when"),
 )
 def view_invitation(token: str):  # the Response is documented by `responses=`
     # Opening the page never consumes the link: mail scanners open links too.
@@ -57,7 +65,7 @@ def view_invitation(token: str):  # the Response is documented by `responses=`
 @router.post(
     "/i/<token>/accept",
     summary="Accept the invitation (idempotent: the same link again gives the same answer)",
-    responses=responses(200, Accepted, "Accepted", 404, 410),
+    responses=_documented(Accepted, "Accepted"),
 )
 def accept_invitation(token: str):  # the Response is documented by `responses=`
     try:

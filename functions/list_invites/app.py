@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
 from invitations.models import InvitationOut, InvitationPage, Status
@@ -14,7 +14,7 @@ router = Router()
 @router.get(
     "/invitations",
     summary="List, search and filter the clinician's invitations, newest sent first",
-    responses=responses(200, InvitationPage, "A page of invitations", 400, 401, 422),
+    responses=responses(200, InvitationPage, "A page of invitations", 401, 422),
 )
 def list_invitations(
     q: Annotated[str | None, Query(max_length=100, description="Start of any word of the patient's name")] = None,
@@ -31,7 +31,7 @@ def list_invitations(
     summary="One invitation, with its current link",
     responses=responses(200, InvitationOut, "The invitation", 401, 404, 422),
 )
-def get_invitation(invitation_id: Annotated[str, Path(max_length=64)]):  # the Response is documented by `responses=`
+def get_invitation(invitation_id: str):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present(service.get(current_clinician(router), invitation_id)))
 

@@ -1,16 +1,12 @@
 """Correct, resend and delete an invitation that is not accepted yet."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
 from invitations.models import InvitationOut, InvitationPatch
 from invitations.runtime import get_service
 
 router = Router()
-InvitationId = Annotated[str, Path(max_length=64)]
 
 
 @router.patch(
@@ -18,9 +14,7 @@ InvitationId = Annotated[str, Path(max_length=64)]
     summary="Correct names or contact details (a new email or phone kills the old link)",
     responses=responses(200, InvitationOut, "The corrected invitation", 400, 401, 404, 409, 415, 422),
 )
-def correct_invitation(
-    invitation_id: InvitationId, correction: InvitationPatch
-):  # the Response is documented by `responses=`
+def correct_invitation(invitation_id: str, correction: InvitationPatch):  # the Response is documented by `responses=`
     service = get_service()
     corrected = service.correct(current_clinician(router), invitation_id, correction.changes())
     return json_response(200, service.present(corrected))
@@ -31,7 +25,7 @@ def correct_invitation(
     summary="Resend: a new link, valid for the full period, on the current channel",
     responses=responses(200, InvitationOut, "The invitation, as sent again", 401, 404, 409, 422, 429),
 )
-def resend_invitation(invitation_id: InvitationId):  # the Response is documented by `responses=`
+def resend_invitation(invitation_id: str):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present(service.resend(current_clinician(router), invitation_id)))
 
@@ -41,7 +35,7 @@ def resend_invitation(invitation_id: InvitationId):  # the Response is documente
     summary="Delete: the link is dead for ever and the invitation disappears",
     responses=responses(204, None, "Deleted", 401, 404, 409, 422),
 )
-def delete_invitation(invitation_id: InvitationId):  # the Response is documented by `responses=`
+def delete_invitation(invitation_id: str):  # the Response is documented by `responses=`
     get_service().delete(current_clinician(router), invitation_id)
     return Response(status_code=204)
 

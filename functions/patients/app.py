@@ -1,15 +1,10 @@
 """The patient record created by an acceptance: read, correct, leave the thread."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
 from invitations.models import PatientOut, PatientPatch
 from invitations.runtime import get_service
 
 router = Router()
-PatientId = Annotated[str, Path(max_length=64)]
 
 
 @router.get(
@@ -17,7 +12,7 @@ PatientId = Annotated[str, Path(max_length=64)]
     summary="The patient record",
     responses=responses(200, PatientOut, "The patient record", 401, 404, 422),
 )
-def get_patient(patient_id: PatientId):  # the Response is documented by `responses=`
+def get_patient(patient_id: str):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present_patient(service.get_patient(current_clinician(router), patient_id)))
 
@@ -27,7 +22,7 @@ def get_patient(patient_id: PatientId):  # the Response is documented by `respon
     summary="Correct the patient's administrative details",
     responses=responses(200, PatientOut, "The corrected record", 400, 401, 404, 409, 415, 422),
 )
-def correct_patient(patient_id: PatientId, correction: PatientPatch):  # the Response is documented by `responses=`
+def correct_patient(patient_id: str, correction: PatientPatch):  # the Response is documented by `responses=`
     service = get_service()
     patient = service.correct_patient(current_clinician(router), patient_id, correction.changes())
     return json_response(200, service.present_patient(patient))
@@ -38,7 +33,7 @@ def correct_patient(patient_id: PatientId, correction: PatientPatch):  # the Res
     summary="Leave the patient thread (again: nothing changes)",
     responses=responses(200, PatientOut, "The record, thread left", 401, 404, 409, 422),
 )
-def leave_thread(patient_id: PatientId):  # the Response is documented by `responses=`
+def leave_thread(patient_id: str):  # the Response is documented by `responses=`
     service = get_service()
     return json_response(200, service.present_patient(service.leave_thread(current_clinician(router), patient_id)))
 

@@ -156,9 +156,10 @@ def test_a_cursor_is_useless_to_another_clinician_or_when_tampered(stack, clock)
         {"cursor": "%%", "as_": ALICE},
     ]:
         answer = call("GET", "/invitations", query={"cursor": probe["cursor"]}, as_=probe["as_"])
-        assert answer.status == 400 and answer.json["error"]["code"] == "invalid_cursor"
+        assert answer.status == 422 and answer.json["error"]["code"] == "validation_error"
+        assert list(answer.json["error"]["fields"]) == ["cursor"]
     # A cursor belongs to its query too: reusing it for a search is refused.
-    assert call("GET", "/invitations", query={"cursor": cursor, "q": "p1"}).status == 400
+    assert call("GET", "/invitations", query={"cursor": cursor, "q": "p1"}).status == 422
 
 
 @pytest.mark.parametrize(
@@ -185,6 +186,25 @@ def test_search_by_the_start_of_any_name_word_ignoring_case_and_accents(stack, c
     assert search("lem") == [marc]
     assert search("hel dup") == [helene]
     assert search("upont") == [] and search("zzz") == []
+
+
+def test_a_search_with_no_word_in_it_matches_nothing(stack):
+    send(HELENE)
+    assert call("GET", "/invitations", query={"q": "-"}).json == {"items": [], "next_cursor": None}
+    assert len(call("GET", "/invitations", query={"q": " "}).json["items"]) == 1  # blank: no search
+
+
+def test_an_id_of_any_other_shape_is_404_as_if_it_did_not_exist(stack):
+    for path in ["/invitations/" + "a" * 5000, "/invitations/..", "/patients/" + "f" * 200]:
+        answer = call("GET", path)
+        assert answer.status == 404 and answer.json["error"]["code"] == "not_found", path
+
+
+def test_json_nested_too_deep_to_parse_is_400_not_500(stack):
+    deep = "[" * 100_000 + "]" * 100_000
+    for method, path in [("POST", "/invitations"), ("PATCH", "/invitations/" + "0" * 32)]:
+        answer = call(method, path, raw_body=deep)
+        assert answer.status == 400 and answer.json["error"]["code"] == "malformed_json"
 
 
 def test_search_pages_too(stack, clock):

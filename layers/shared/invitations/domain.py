@@ -179,7 +179,10 @@ def resend(invitation: Invitation, now: datetime, rules: Rules) -> Invitation:
 
 
 def delete(invitation: Invitation, now: datetime) -> Invitation:
-    _ensure_not_accepted(invitation)
+    if invitation.stored_status == "accepted":
+        raise InvitationAccepted(
+            "This invitation has been accepted: it cannot be deleted; leave the patient thread instead."
+        )
     return replace(invitation, stored_status="deleted", deleted_at=now)
 
 

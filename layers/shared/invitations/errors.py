@@ -54,9 +54,14 @@ class LinkExpired(DomainError):
 
 
 class InvalidCursor(DomainError):
-    status = 400
-    code = "invalid_cursor"
+    """A validation failure of the query, like any other (the contract: 422 with the field)."""
+
+    status = 422
+    code = "validation_error"
     message = "The cursor is not valid for this listing."
+
+    def __init__(self) -> None:
+        super().__init__(fields={"cursor": "not a cursor of this listing (use next_cursor as given)"})
 
 
 class IdempotencyKeyReused(DomainError):

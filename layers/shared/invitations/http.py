@@ -120,8 +120,10 @@ def _body_that_is_not_json(event: dict[str, Any]) -> dict[str, Any] | None:
         )
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
-        raw.decode("utf-8")
-    except (ValueError, UnicodeError):
+        # Parsed once here too: JSON nested thousands deep exhausts the parser's recursion,
+        # which would otherwise escape Powertools as a 500.
+        json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeError, RecursionError):
         return _refusal(400, "malformed_json", "The request body is not valid JSON.")
     return None
 
@@ -142,7 +144,7 @@ def lambda_entry(
 
 
 _ERROR_TEXT = {
-    400: "Malformed request (e.g. invalid JSON or cursor)",
+    400: "Malformed JSON",
     401: "Missing or invalid bearer token",
     404: "Not found (or not yours)",
     409: "Conflict with the current state",

@@ -76,6 +76,11 @@ def _load(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: _value(v) for k, v in raw.items()}
 
 
+def _is_id(text: str) -> bool:
+    """The shape of every id this service makes (domain.new_id): 32 lower-case hex digits."""
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
 def _opt_time(value: str | None) -> datetime | None:
     return parse_iso(value) if value else None
 
@@ -144,8 +149,13 @@ class DynamoRepository:
             shard = int(inv.id[-2:], 16) % DUE_SHARDS
             item.update(due_pk=f"DUE#{shard}", due_sk=f"{iso(inv.expires_at)}#{inv.id}")
         if inv.stored_status == "expired":
-            item["ttl"] = int((inv.expires_at + self._retention).timestamp())
+            item["ttl"] = self._expired_ttl(inv)
         return item
+
+    def _expired_ttl(self, inv: Invitation) -> int:
+        """When DynamoDB's TTL may remove an expired invitation and its name entries (nothing
+        relies on when it does: an expired invitation reads as expired either way)."""
+        return int((inv.expires_at + self._retention).timestamp())
 
     @staticmethod
     def _invitation(item: dict[str, Any]) -> Invitation:
@@ -215,12 +225,14 @@ class DynamoRepository:
         )
 
     def _name_item(self, inv: Invitation, word: str) -> dict[str, Any]:
+        # An expired invitation's name entries go with it: no fragment of a name outlives it.
         return _dump(
             {
                 "pk": f"NAME#{inv.clinician_id}",
                 "sk": f"{word}#{inv.id}",
                 "invitation_id": inv.id,
                 "sent_key": sent_key(inv),
+                "ttl": self._expired_ttl(inv) if inv.stored_status == "expired" else None,
             }
         )
 
@@ -230,6 +242,8 @@ class DynamoRepository:
     # -- invitations -------------------------------------------------------------------------
 
     def get_invitation(self, invitation_id: str) -> Invitation | None:
+        if not _is_id(invitation_id):
+            return None  # no such key can exist (and an oversized one would be refused by DynamoDB)
         response = self._db.get_item(
             TableName=self._table,
             Key=_invitation_key(invitation_id),
@@ -272,7 +286,11 @@ class DynamoRepository:
     def _name_index_changes(self, new: Invitation, previous: Invitation | None) -> list[dict[str, Any]]:
         old_words = _indexed_words(previous) if previous and previous.stored_status != "deleted" else set()
         new_words = _indexed_words(new) if new.stored_status != "deleted" else set()
-        moved = previous is not None and sent_key(previous) != sent_key(new)
+        # Every entry is written again when what it carries changes: the sent time, or the TTL.
+        moved = previous is not None and (
+            sent_key(previous) != sent_key(new)
+            or (previous.stored_status == "expired") != (new.stored_status == "expired")
+        )
         changes: list[dict[str, Any]] = []
         for word in sorted(old_words - new_words):
             changes.append({"Delete": {"TableName": self._table, "Key": self._name_key(new, word)}})
@@ -415,6 +433,8 @@ class DynamoRepository:
     # -- patients ----------------------------------------------------------------------------
 
     def get_patient(self, patient_id: str) -> Patient | None:
+        if not _is_id(patient_id):
+            return None
         response = self._db.get_item(
             TableName=self._table, Key=_patient_key(patient_id), ConsistentRead=True, ReturnConsumedCapacity="TOTAL"
         )

@@ -19,6 +19,10 @@ from invitations.tokens import TokenSigner
 
 # Standard mode: exponential back-off with jitter on throttling and transient errors.
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+# Delivery, events and the secret: at most 2 attempts of 5 s, well inside the function's timeout,
+# so that a slow SES or SNS ends as a recorded `failed` delivery, never as a killed function.
+_BOUNDED = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=2, read_timeout=3)
+_CONFIGS = {"dynamodb": _RETRIES}
 
 
 _building = threading.Lock()
@@ -35,7 +39,8 @@ def client(service: str) -> Any:
     # (about 40 ms a client). A Session is not thread-safe, and the local server runs handlers
     # in threads, hence the lock; in Lambda it is never contended.
     with _building:
-        return _session().client(service, config=_RETRIES)  # type: ignore[call-overload]
+        config = _CONFIGS.get(service, _BOUNDED)
+        return _session().client(service, config=config)  # type: ignore[call-overload]
 
 
 @lru_cache(maxsize=1)

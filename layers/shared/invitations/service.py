@@ -266,6 +266,8 @@ class InvitationService:
         query_words = words(q or "")
         if query_words:
             found = self._search(clinician, query_words, status, before, limit + 1, now)
+        elif q and q.strip():
+            found = []  # '-' or '!!': no word of any name can start with it
         else:
             found = self._browse(clinician, status, before, limit + 1, now)
         page = found[:limit]

@@ -48,4 +48,5 @@ def iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    moment = datetime.fromisoformat(text)  # reads the Z itself (Python 3.11+)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)

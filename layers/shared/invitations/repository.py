@@ -9,7 +9,7 @@ Every change is a write conditioned on the entity's revision, so concurrent tran
 serialise: exactly one wins and the others re-read and re-apply the rules.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +24,11 @@ from invitations.text import name_words
 
 DUE_SHARDS = 4  # spreads the sparse expiry index's writes over a few partitions
 MAX_INDEXED_WORDS = 16  # keeps every transaction far below DynamoDB's 100-item limit
+_INVITATION_FIELDS = (
+    *("id", "clinician_id", "clinician_name", "first_name", "last_name", "email", "phone", "locale"),
+    *("status", "link_version", "created_at", "sent_at", "expires_at", "delivery", "send_count"),
+    *("recent_sends", "accepted_at", "patient_id", "deleted_at", "rev"),
+)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -72,8 +77,11 @@ def _value(attribute: dict[str, Any]) -> Any:
     return _deserializer.deserialize(attribute)  # BOOL, sets, binary: never written by this service
 
 
-def _load(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: _value(v) for k, v in raw.items()}
+def _load(raw: dict[str, Any], fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The item's attributes (or only `fields`, those it has), decoded."""
+    if fields is None:
+        return {k: _value(v) for k, v in raw.items()}
+    return {k: _value(raw[k]) for k in fields if k in raw}
 
 
 def _is_id(text: str) -> bool:
@@ -159,7 +167,7 @@ class DynamoRepository:
 
     @staticmethod
     def _invitation(item: dict[str, Any]) -> Invitation:
-        d = _load(item)
+        d = _load(item, _INVITATION_FIELDS)  # not the keys and index keys: a listing decodes many
         delivery = d["delivery"]
         return Invitation(
             id=d["id"],

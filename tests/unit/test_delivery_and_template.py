@@ -45,3 +45,16 @@ def test_least_privilege_per_function():
         assert "sns:Publish" in _actions(functions[name], "Deny")  # SMS only, never a topic
     assert not _actions(functions["ListInvitesFunction"]) & writes
     assert "secretsmanager:GetSecretValue" not in _actions(functions["ExpireInvitesFunction"])
+
+
+def test_samconfig_has_the_dev_and_prod_deployments_the_readme_gives():
+    import tomllib
+
+    from tests.support import ROOT
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    for env in ("dev", "prod"):
+        deploy = config[env]["deploy"]["parameters"]
+        assert config[env]["global"]["parameters"]["stack_name"].endswith(env)
+        assert f"Stage={env}" in deploy["parameter_overrides"]
+    assert "--config-env dev" in (ROOT / "README.md").read_text()

@@ -21,6 +21,11 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+def is_id(text: str) -> bool:
+    """The shape of every id `new_id` makes: anything else cannot name an invitation or patient."""
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
     status: Literal["queued", "sent", "failed", "not_sent"]
@@ -136,9 +141,9 @@ def ensure_visible(invitation: Invitation | None, clinician_id: str) -> Invitati
     return invitation
 
 
-def _ensure_not_accepted(invitation: Invitation) -> None:
+def _ensure_not_accepted(invitation: Invitation, message: str | None = None) -> None:
     if invitation.stored_status == "accepted":
-        raise InvitationAccepted()
+        raise InvitationAccepted(message)
 
 
 def correct(invitation: Invitation, correction: Correction, now: datetime) -> Invitation:
@@ -179,10 +184,9 @@ def resend(invitation: Invitation, now: datetime, rules: Rules) -> Invitation:
 
 
 def delete(invitation: Invitation, now: datetime) -> Invitation:
-    if invitation.stored_status == "accepted":
-        raise InvitationAccepted(
-            "This invitation has been accepted: it cannot be deleted; leave the patient thread instead."
-        )
+    _ensure_not_accepted(
+        invitation, "This invitation has been accepted: it cannot be deleted; leave the patient thread instead."
+    )
     return replace(invitation, stored_status="deleted", deleted_at=now)
 
 

@@ -19,7 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from invitations.clock import iso, parse_iso
-from invitations.domain import DeliveryOutcome, Invitation, Patient
+from invitations.domain import DeliveryOutcome, Invitation, Patient, is_id
 from invitations.text import name_words
 
 DUE_SHARDS = 4  # spreads the sparse expiry index's writes over a few partitions
@@ -82,11 +82,6 @@ def _load(raw: dict[str, Any], fields: Iterable[str] | None = None) -> dict[str,
     if fields is None:
         return {k: _value(v) for k, v in raw.items()}
     return {k: _value(raw[k]) for k in fields if k in raw}
-
-
-def _is_id(text: str) -> bool:
-    """The shape of every id this service makes (domain.new_id): 32 lower-case hex digits."""
-    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
 def _opt_time(value: str | None) -> datetime | None:
@@ -250,7 +245,7 @@ class DynamoRepository:
     # -- invitations -------------------------------------------------------------------------
 
     def get_invitation(self, invitation_id: str) -> Invitation | None:
-        if not _is_id(invitation_id):
+        if not is_id(invitation_id):
             return None  # no such key can exist (and an oversized one would be refused by DynamoDB)
         response = self._db.get_item(
             TableName=self._table,
@@ -359,6 +354,13 @@ class DynamoRepository:
         return found
 
     def _query(self, query: dict[str, Any], page_size: int) -> Iterator[dict[str, Any]]:
+        for items, _ in self._pages(query, page_size):
+            yield from items
+
+    def _pages(
+        self, query: dict[str, Any], page_size: int, growing: bool = False
+    ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        """A query's pages as (items, exhausted); `growing` doubles the page size each time."""
         start: dict[str, Any] | None = None
         while True:
             page = dict(query, Limit=page_size, ReturnConsumedCapacity="TOTAL")
@@ -366,10 +368,12 @@ class DynamoRepository:
                 page["ExclusiveStartKey"] = start
             response = self._db.query(**page)
             self.usage.add(response)
-            yield from response.get("Items", [])
             start = response.get("LastEvaluatedKey")
+            yield response.get("Items", []), start is None
             if not start:
                 return
+            if growing:
+                page_size = min(page_size * 2, 1000)
 
     def search_names(self, clinician_id: str, prefixes: Sequence[str]) -> dict[str, str]:
         """invitation id -> its sent key, for every name word starting with the most selective of
@@ -379,38 +383,27 @@ class DynamoRepository:
         at a time (8 entries, then doubling), and the first word whose entries run out is the
         one used. Reads stay within (number of words) x (the rarest word's entries + a page),
         whatever the clinician's history; a single word is read in pages of 1,000."""
+        words = list(dict.fromkeys(prefixes))
+        first_page = 1000 if len(words) == 1 else 8
         readers = {
-            prefix: self._name_entries(clinician_id, prefix, first_page=1000 if len(prefixes) == 1 else 8)
-            for prefix in dict.fromkeys(prefixes)
+            word: self._pages(
+                {
+                    "TableName": self._table,
+                    "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                    "ExpressionAttributeValues": _dump({":pk": f"NAME#{clinician_id}", ":prefix": word}),
+                },
+                first_page,
+                growing=True,
+            )
+            for word in words
         }
-        found: dict[str, dict[str, str]] = {prefix: {} for prefix in readers}
+        found: dict[str, dict[str, str]] = {word: {} for word in words}
         while True:
-            for prefix, reader in readers.items():
+            for word, reader in readers.items():
                 entries, exhausted = next(reader)
-                found[prefix].update((entry["invitation_id"], entry["sent_key"]) for entry in entries)
+                found[word].update((e["invitation_id"]["S"], e["sent_key"]["S"]) for e in entries)
                 if exhausted:
-                    return found[prefix]
-
-    def _name_entries(
-        self, clinician_id: str, prefix: str, first_page: int
-    ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
-        """The name entries starting with `prefix`, page by page (doubling): (entries, exhausted)."""
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": _dump({":pk": f"NAME#{clinician_id}", ":prefix": prefix}),
-            "ReturnConsumedCapacity": "TOTAL",
-        }
-        page_size, start = first_page, None
-        while True:
-            page = dict(query, Limit=page_size, **({"ExclusiveStartKey": start} if start else {}))
-            response = self._db.query(**page)
-            self.usage.add(response)
-            start = response.get("LastEvaluatedKey")
-            yield [_load(raw) for raw in response.get("Items", [])], start is None
-            if start is None:
-                return
-            page_size = min(page_size * 2, 1000)
+                    return found[word]
 
     def get_invitations(self, invitation_ids: Sequence[str]) -> list[Invitation]:
         """Several invitations by id (one BatchGetItem per 100), in no particular order."""
@@ -441,7 +434,7 @@ class DynamoRepository:
     # -- patients ----------------------------------------------------------------------------
 
     def get_patient(self, patient_id: str) -> Patient | None:
-        if not _is_id(patient_id):
+        if not is_id(patient_id):
             return None
         response = self._db.get_item(
             TableName=self._table, Key=_patient_key(patient_id), ConsistentRead=True, ReturnConsumedCapacity="TOTAL"

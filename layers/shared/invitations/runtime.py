@@ -22,7 +22,6 @@ _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeo
 # Delivery, events and the secret: at most 2 attempts of 5 s, well inside the function's timeout,
 # so that a slow SES or SNS ends as a recorded `failed` delivery, never as a killed function.
 _BOUNDED = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=2, read_timeout=3)
-_CONFIGS = {"dynamodb": _RETRIES}
 
 
 _building = threading.Lock()
@@ -39,7 +38,7 @@ def client(service: str) -> Any:
     # (about 40 ms a client). A Session is not thread-safe, and the local server runs handlers
     # in threads, hence the lock; in Lambda it is never contended.
     with _building:
-        config = _CONFIGS.get(service, _BOUNDED)
+        config = _RETRIES if service == "dynamodb" else _BOUNDED
         return _session().client(service, config=config)  # type: ignore[call-overload]
 
 

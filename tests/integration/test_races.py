@@ -127,3 +127,14 @@ def test_accept_racing_a_new_link_accepts_the_old_one_or_kills_it_never_both(loc
             assert accepted.status == "accepted", accepted
             assert isinstance(replaced, InvitationAccepted), replaced
             assert len(patients_of(invitation_id)) == 1
+
+
+def test_two_expiry_runs_at_once_expire_each_invitation_once(local_stack, clock):
+    service = runtime.get_service()
+    ids = {invite(n)[0] for n in range(10)}
+    clock.advance(days=15)
+    runs = race(*[partial(service.expire_overdue, has_time=lambda: True)] * 2)
+    assert sum(run.expired for run in runs) == len(ids) and all(run.complete for run in runs)
+    expired_events = local_stack.events("InvitationExpired")
+    assert sorted(e["detail"]["invitation_id"] for e in expired_events) == sorted(ids)
+    assert {service.get(ALICE, i).stored_status for i in ids} == {"expired"}

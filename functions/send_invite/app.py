@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
 from invitations.idempotency import send_invitation
 from invitations.models import InvitationCreate, InvitationOut
-from invitations.runtime import get_service
 
 router = Router()
 
@@ -22,7 +21,7 @@ def send(
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
 ):  # the Response is documented by `responses=`
     sent = send_invitation(current_clinician(router), invitation, idempotency_key, router.lambda_context)
-    return json_response(201, get_service().present(sent), Location=f"/invitations/{sent.id}")
+    return json_response(201, sent, Location=f"/invitations/{sent.id}")
 
 
 app = build_app(router)

@@ -73,6 +73,16 @@ def test_idempotency_key_replays_the_first_answer_and_sends_nothing_more(stack):
     assert bobs.status == 201 and bobs.json["id"] != first.json["id"]
 
 
+def test_a_replay_is_the_first_answer_even_after_the_invitation_changed(stack):
+    first = call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-3"})
+    assert call("PATCH", f"/invitations/{first.json['id']}", {"first_name": "Hélèna"}).status == 200
+    assert call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-3"}).json == first.json
+    assert call("DELETE", f"/invitations/{first.json['id']}").status == 204
+    again = call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-3"})
+    assert (again.status, again.json) == (201, first.json)
+    assert len(stack.emails()) == 1
+
+
 def test_idempotency_records_never_hold_the_link(stack):
     import boto3
 

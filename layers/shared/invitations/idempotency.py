@@ -1,8 +1,9 @@
 """`Idempotency-Key` on sending: the same key and body again answers the first invitation and
 sends nothing more (Powertools idempotency, records kept in the service's table).
 
-The stored answer is the invitation's id only: a link is a credential and must never be
-written anywhere in clear, so a replay re-reads the invitation and shows its current link."""
+The stored answer is the first answer without its link: a link is a credential and is never
+written anywhere in clear. The record keeps the link's version instead, from which the same link
+is derived again (an HMAC under the secret), so a replay is the first answer, with no read."""
 
 from functools import lru_cache
 from typing import Any
@@ -18,9 +19,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invitations.domain import Invitation
 from invitations.errors import Busy, IdempotencyKeyReused
-from invitations.models import InvitationCreate
+from invitations.models import InvitationCreate, InvitationOut
 from invitations.runtime import client, get_service
 from invitations.service import Clinician
 from invitations.settings import get_settings
@@ -51,16 +51,15 @@ _CONFIG = IdempotencyConfig(
 
 def send_invitation(
     clinician: Clinician, request: InvitationCreate, idempotency_key: str | None, context: LambdaContext | None = None
-) -> Invitation:
+) -> InvitationOut:
     service = get_service()
     if not idempotency_key:
-        return service.send(clinician, request)
-    fresh: dict[str, Invitation] = {}
+        return service.present(service.send(clinician, request))
 
-    def create(command: dict[str, Any]) -> dict[str, str]:
+    def create(command: dict[str, Any]) -> dict[str, Any]:
         invitation = service.send(clinician, request)
-        fresh[invitation.id] = invitation
-        return {"invitation_id": invitation.id}
+        answer = service.present(invitation).model_dump(mode="json", exclude={"link"})
+        return {"answer": answer, "link_version": invitation.link_version}
 
     command = {
         "clinician_id": clinician.id,
@@ -73,10 +72,10 @@ def send_invitation(
         create
     )
     try:
-        answer = once(command=command)
+        stored = once(command=command)
     except IdempotencyValidationError:
         raise IdempotencyKeyReused() from None
     except IdempotencyAlreadyInProgressError:
         raise Busy("A request with this Idempotency-Key is still being processed; try again.") from None
-    invitation_id = answer["invitation_id"]
-    return fresh.get(invitation_id) or service.get(clinician, invitation_id)
+    answer = InvitationOut.model_validate(stored["answer"])
+    return answer.model_copy(update={"link": service.link_of(answer.id, stored["link_version"])})

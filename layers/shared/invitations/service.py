@@ -66,7 +66,10 @@ class InvitationService:
     # -- presentation --------------------------------------------------------------------------
 
     def link(self, invitation: Invitation) -> str:
-        return f"{self.base_url}/i/{self.signer.link_token(invitation.id, invitation.link_version)}"
+        return self.link_of(invitation.id, invitation.link_version)
+
+    def link_of(self, invitation_id: str, link_version: int) -> str:
+        return f"{self.base_url}/i/{self.signer.link_token(invitation_id, link_version)}"
 
     def present(self, inv: Invitation, now: datetime | None = None) -> InvitationOut:
         status = inv.status_at(now or self.clock.now())

@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from invitations import runtime
-from invitations.clock import FrozenClock
 from tests import support
+from tests.fakes import FrozenClock
 from tests.privacy import SENSITIVE, leaks
 
 _PRIVACY_DIR = "INVITATIONS_PRIVACY_DIR"
@@ -76,5 +76,5 @@ def stack(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clock: Froze
     monkeypatch.setenv("TABLE_NAME", "invitations-test")
     with mock_aws():
         created = support.create_stack("invitations-test")
-        runtime.get_service().clock = clock
+        runtime.services().clock = clock
         yield support.Recorder(created["queue_url"])

@@ -2,11 +2,12 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from invitations import pages
-from invitations.errors import LinkExpired, LinkGone
-from invitations.http import Router, build_app, error_response, json_response, lambda_entry, responses
+from invitations import pages, runtime
+from invitations.domain.errors import LinkExpired, LinkGone
+from invitations.http import Router, build_app, error_response, json_response, lambda_entry, responses, status_of
+from invitations.http.presenters import link_view
 from invitations.models import Accepted, LinkView
-from invitations.runtime import get_service
+from invitations.use_cases import patient_link
 
 router = Router()
 
@@ -35,7 +36,7 @@ def _html(status: int, body: str):  # the Response is documented by `responses=`
 
 def _link_problem(problem: LinkGone | LinkExpired):  # the Response is documented by `responses=`
     if _wants_json():
-        return error_response(problem.status, problem.code, problem.message)
+        return error_response(status_of(problem), problem.code, problem.message)
     if isinstance(problem, LinkExpired):
         return _html(410, pages.expired_page(problem.locale, problem.clinician_name))
     return _html(404, pages.gone_page())
@@ -48,15 +49,16 @@ def _link_problem(problem: LinkGone | LinkExpired):  # the Response is documente
 )
 def view_invitation(token: str):  # the Response is documented by `responses=`
     # Opening the page never consumes the link: mail scanners open links too.
+    services = runtime.services()
     try:
-        invitation, view = get_service().view_link(token)
+        invitation = patient_link.view(services, token)
     except (LinkGone, LinkExpired) as problem:
         return _link_problem(problem)
     if _wants_json():
-        return json_response(200, view)
-    if view.status == "accepted":
+        return json_response(200, link_view(invitation, services.clock.now()))
+    if invitation.stored_status == "accepted":
         return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
-    accept_url = f"{get_service().link(invitation)}/accept"
+    accept_url = f"{services.links.url(invitation.id, invitation.link_version)}/accept"
     return _html(
         200, pages.invitation_page(invitation.locale, invitation.clinician_name, invitation.expires_at, accept_url)
     )
@@ -69,11 +71,12 @@ def view_invitation(token: str):  # the Response is documented by `responses=`
 )
 def accept_invitation(token: str):  # the Response is documented by `responses=`
     try:
-        invitation, accepted = get_service().accept(token)
+        invitation = patient_link.accept(runtime.services(), token)
     except (LinkGone, LinkExpired) as problem:
         return _link_problem(problem)
     if _wants_json():
-        return json_response(200, accepted)
+        assert invitation.patient_id is not None
+        return json_response(200, Accepted(status="accepted", patient_id=invitation.patient_id))
     return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
 
 

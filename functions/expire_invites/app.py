@@ -5,8 +5,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invitations import runtime
 from invitations.observability import logger, metrics
-from invitations.runtime import get_service
+from invitations.use_cases import expiry
 
 # Stop with this much time left, so the run ends cleanly; the next run picks up the rest.
 SAFETY_MARGIN_MS = 10_000
@@ -16,5 +17,7 @@ SAFETY_MARGIN_MS = 10_000
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    run = get_service().expire_overdue(has_time=lambda: context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS)
+    run = expiry.expire_overdue(
+        runtime.services(), has_time=lambda: context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS
+    )
     return {"expired": run.expired, "complete": run.complete}

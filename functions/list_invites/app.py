@@ -4,9 +4,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from invitations import read_model, runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
+from invitations.http.presenters import invitation_out, invitation_page
 from invitations.models import InvitationOut, InvitationPage, Status
-from invitations.runtime import get_service
+from invitations.use_cases import managing
 
 router = Router()
 
@@ -22,8 +24,9 @@ def list_invitations(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ):  # the Response is documented by `responses=`
-    page = get_service().list_page(current_clinician(router), q, status, limit, cursor)
-    return json_response(200, page)
+    services = runtime.services()
+    page = read_model.list_page(services, current_clinician(router), q, status, limit, cursor)
+    return json_response(200, invitation_page(page, services.links))
 
 
 @router.get(
@@ -32,8 +35,9 @@ def list_invitations(
     responses=responses(200, InvitationOut, "The invitation", 401, 404, 422),
 )
 def get_invitation(invitation_id: str):  # the Response is documented by `responses=`
-    service = get_service()
-    return json_response(200, service.present(service.get(current_clinician(router), invitation_id)))
+    services = runtime.services()
+    invitation = managing.get(services, current_clinician(router), invitation_id)
+    return json_response(200, invitation_out(invitation, services.clock.now(), services.links))
 
 
 app = build_app(router)

@@ -2,9 +2,11 @@
 
 from aws_lambda_powertools.event_handler import Response
 
+from invitations import runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
+from invitations.http.presenters import invitation_out
 from invitations.models import InvitationOut, InvitationPatch
-from invitations.runtime import get_service
+from invitations.use_cases import managing, sending
 
 router = Router()
 
@@ -15,9 +17,9 @@ router = Router()
     responses=responses(200, InvitationOut, "The corrected invitation", 400, 401, 404, 409, 415, 422),
 )
 def correct_invitation(invitation_id: str, correction: InvitationPatch):  # the Response is documented by `responses=`
-    service = get_service()
-    corrected = service.correct(current_clinician(router), invitation_id, correction.changes())
-    return json_response(200, service.present(corrected))
+    services = runtime.services()
+    corrected = managing.correct(services, current_clinician(router), invitation_id, correction.changes())
+    return json_response(200, invitation_out(corrected, services.clock.now(), services.links))
 
 
 @router.post(
@@ -26,8 +28,9 @@ def correct_invitation(invitation_id: str, correction: InvitationPatch):  # the 
     responses=responses(200, InvitationOut, "The invitation, as sent again", 401, 404, 409, 422, 429),
 )
 def resend_invitation(invitation_id: str):  # the Response is documented by `responses=`
-    service = get_service()
-    return json_response(200, service.present(service.resend(current_clinician(router), invitation_id)))
+    services = runtime.services()
+    resent = sending.resend(services, current_clinician(router), invitation_id)
+    return json_response(200, invitation_out(resent, services.clock.now(), services.links))
 
 
 @router.delete(
@@ -36,7 +39,7 @@ def resend_invitation(invitation_id: str):  # the Response is documented by `res
     responses=responses(204, None, "Deleted", 401, 404, 409, 422),
 )
 def delete_invitation(invitation_id: str):  # the Response is documented by `responses=`
-    get_service().delete(current_clinician(router), invitation_id)
+    managing.delete(runtime.services(), current_clinician(router), invitation_id)
     return Response(status_code=204)
 
 

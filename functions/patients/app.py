@@ -1,8 +1,10 @@
 """The patient record created by an acceptance: read, correct, leave the thread."""
 
+from invitations import runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
+from invitations.http.presenters import patient_out
 from invitations.models import PatientOut, PatientPatch
-from invitations.runtime import get_service
+from invitations.use_cases import patients
 
 router = Router()
 
@@ -13,8 +15,7 @@ router = Router()
     responses=responses(200, PatientOut, "The patient record", 401, 404, 422),
 )
 def get_patient(patient_id: str):  # the Response is documented by `responses=`
-    service = get_service()
-    return json_response(200, service.present_patient(service.get_patient(current_clinician(router), patient_id)))
+    return json_response(200, patient_out(patients.get(runtime.services(), current_clinician(router), patient_id)))
 
 
 @router.patch(
@@ -23,9 +24,8 @@ def get_patient(patient_id: str):  # the Response is documented by `responses=`
     responses=responses(200, PatientOut, "The corrected record", 400, 401, 404, 409, 415, 422),
 )
 def correct_patient(patient_id: str, correction: PatientPatch):  # the Response is documented by `responses=`
-    service = get_service()
-    patient = service.correct_patient(current_clinician(router), patient_id, correction.changes())
-    return json_response(200, service.present_patient(patient))
+    patient = patients.correct(runtime.services(), current_clinician(router), patient_id, correction.changes())
+    return json_response(200, patient_out(patient))
 
 
 @router.post(
@@ -34,8 +34,8 @@ def correct_patient(patient_id: str, correction: PatientPatch):  # the Response 
     responses=responses(200, PatientOut, "The record, thread left", 401, 404, 409, 422),
 )
 def leave_thread(patient_id: str):  # the Response is documented by `responses=`
-    service = get_service()
-    return json_response(200, service.present_patient(service.leave_thread(current_clinician(router), patient_id)))
+    patient = patients.leave_thread(runtime.services(), current_clinician(router), patient_id)
+    return json_response(200, patient_out(patient))
 
 
 app = build_app(router)

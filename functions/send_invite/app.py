@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
-from invitations.idempotency import send_invitation
+from invitations.http.idempotency import send_invitation
 from invitations.models import InvitationCreate, InvitationOut
 
 router = Router()

@@ -126,9 +126,10 @@ def test_delete_kills_the_link_for_ever_and_hides_the_invitation(stack, clock):
     [event] = stack.events("InvitationDeleted")
     assert event["detail"]["invitation_id"] == inv["id"]
     clock.advance(days=15)
-    from invitations.runtime import get_service
+    from invitations import runtime
+    from invitations.use_cases import expiry
 
-    assert get_service().expire_overdue(lambda: True).expired == 0  # gone from the expiry index too
+    assert expiry.expire_overdue(runtime.services(), lambda: True).expired == 0  # gone from the expiry index too
 
 
 def test_an_expired_invitation_can_be_deleted(stack, clock):

@@ -17,9 +17,10 @@ import pytest
 from moto import mock_aws
 
 from invitations import runtime
-from invitations.errors import DomainError, InvitationAccepted, LinkGone
-from invitations.models import InvitationCreate
-from invitations.service import Clinician
+from invitations.domain.errors import DomainError, InvitationAccepted, LinkGone
+from invitations.domain.invitation import Contact
+from invitations.use_cases import expiry, managing, patient_link, sending
+from invitations.use_cases.base import Clinician
 from local.dynamodb_local import DynamoDBLocal
 from tests import support
 from tests.support import token_of
@@ -42,15 +43,15 @@ def local_stack(aws_env, monkeypatch, dynamodb_local, clock) -> Iterator[support
     monkeypatch.setenv("TABLE_NAME", table)
     with mock_aws():
         created = support.create_stack(table)
-        runtime.get_service().clock = clock
+        runtime.services().clock = clock
         yield support.Recorder(created["queue_url"])
 
 
 def invite(n: int = 0) -> tuple[str, str]:
-    body = InvitationCreate(first_name="Racer", last_name=f"Course{n}", email=f"racer{n}@example.org")
-    service = runtime.get_service()
-    invitation = service.send(ALICE, body)
-    return invitation.id, token_of(service.link(invitation))
+    contact = Contact("Racer", f"Course{n}", f"racer{n}@example.org", None)
+    services = runtime.services()
+    invitation = sending.send(services, ALICE, contact)
+    return invitation.id, token_of(services.links.url(invitation.id, invitation.link_version))
 
 
 def race(*actions: Callable[[], Any]) -> list[Any]:
@@ -69,7 +70,7 @@ def race(*actions: Callable[[], Any]) -> list[Any]:
 
 
 def accept(token: str) -> Any:
-    return runtime.get_service().accept(token)[1]
+    return patient_link.accept(runtime.services(), token)
 
 
 def patients_of(invitation_id: str) -> list[dict[str, Any]]:
@@ -87,19 +88,19 @@ def test_twenty_concurrent_accepts_make_one_patient_and_one_event(local_stack):
 
 
 def test_accept_racing_delete_has_exactly_one_winner(local_stack):
-    service = runtime.get_service()
+    services = runtime.services()
     for n in range(ROUNDS):
         invitation_id, token = invite(n)
-        accepted, deleted = race(partial(accept, token), partial(service.delete, ALICE, invitation_id))
+        accepted, deleted = race(partial(accept, token), partial(managing.delete, services, ALICE, invitation_id))
         if isinstance(accepted, LinkGone):  # the delete won: the link is dead, no patient
             assert deleted is None
             assert patients_of(invitation_id) == []
             with pytest.raises(LinkGone):
-                service.view_link(token)
+                patient_link.view(services, token)
         else:  # the accept won: the delete is refused
             assert isinstance(deleted, InvitationAccepted), deleted
             assert len(patients_of(invitation_id)) == 1
-            assert service.get(ALICE, invitation_id).stored_status == "accepted"
+            assert managing.get(services, ALICE, invitation_id).stored_status == "accepted"
     accepted_events = local_stack.events("InvitationAccepted")
     deleted_events = local_stack.events("InvitationDeleted")
     assert len(accepted_events) + len(deleted_events) == ROUNDS
@@ -107,34 +108,34 @@ def test_accept_racing_delete_has_exactly_one_winner(local_stack):
 
 @pytest.mark.parametrize("change", ["resend", "correct_email"])
 def test_accept_racing_a_new_link_accepts_the_old_one_or_kills_it_never_both(local_stack, change):
-    service = runtime.get_service()
+    services = runtime.services()
     for n in range(ROUNDS):
         invitation_id, old_token = invite(n)
         if change == "resend":
-            replace_link = partial(service.resend, ALICE, invitation_id)
+            replace_link = partial(sending.resend, services, ALICE, invitation_id)
         else:
-            replace_link = partial(service.correct, ALICE, invitation_id, {"email": f"new{n}@example.org"})
+            replace_link = partial(managing.correct, services, ALICE, invitation_id, {"email": f"new{n}@example.org"})
         accepted, replaced = race(partial(accept, old_token), replace_link)
         if isinstance(accepted, LinkGone):  # the new link won: the old one is dead, the new one works
             assert not isinstance(replaced, Exception), replaced
             assert patients_of(invitation_id) == []
-            new_token = token_of(service.link(replaced))
+            new_token = token_of(services.links.url(replaced.id, replaced.link_version))
             assert new_token != old_token
-            assert service.accept(new_token)[1].status == "accepted"
+            assert patient_link.accept(services, new_token).stored_status == "accepted"
             with pytest.raises(LinkGone):
-                service.accept(old_token)
+                patient_link.accept(services, old_token)
         else:  # the old link was accepted: the change is refused
-            assert accepted.status == "accepted", accepted
+            assert accepted.stored_status == "accepted", accepted
             assert isinstance(replaced, InvitationAccepted), replaced
             assert len(patients_of(invitation_id)) == 1
 
 
 def test_two_expiry_runs_at_once_expire_each_invitation_once(local_stack, clock):
-    service = runtime.get_service()
+    services = runtime.services()
     ids = {invite(n)[0] for n in range(10)}
     clock.advance(days=15)
-    runs = race(*[partial(service.expire_overdue, has_time=lambda: True)] * 2)
+    runs = race(*[partial(expiry.expire_overdue, services, has_time=lambda: True)] * 2)
     assert sum(run.expired for run in runs) == len(ids) and all(run.complete for run in runs)
     expired_events = local_stack.events("InvitationExpired")
     assert sorted(e["detail"]["invitation_id"] for e in expired_events) == sorted(ids)
-    assert {service.get(ALICE, i).stored_status for i in ids} == {"expired"}
+    assert {managing.get(services, ALICE, i).stored_status for i in ids} == {"expired"}

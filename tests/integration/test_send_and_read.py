@@ -45,9 +45,9 @@ def test_created_answers_location_and_the_same_object_as_get(stack):
 
 
 def test_delivery_failure_keeps_the_invitation_with_the_reason(stack):
-    from invitations.runtime import get_service
+    from invitations import runtime
 
-    get_service().messenger.send_email = _raise_throttled  # SES refuses after its retries
+    runtime.services().messenger.send_email = _raise_throttled  # type: ignore[method-assign]  # SES refuses after its retries
     inv = send(HELENE)
     assert inv["delivery"]["status"] == "failed"
     assert "Throttling" in inv["delivery"]["detail"] and "helene" not in inv["delivery"]["detail"]
@@ -55,7 +55,7 @@ def test_delivery_failure_keeps_the_invitation_with_the_reason(stack):
 
 
 def _raise_throttled(*_args, **_kwargs):
-    from invitations.delivery import DeliveryFailed
+    from invitations.ports import DeliveryFailed
 
     raise DeliveryFailed("email not sent: Throttling")
 
@@ -232,7 +232,7 @@ def test_search_reads_follow_the_rarest_word_not_the_clinicians_history(stack, c
     """`jean zan`: 'jean' is the longer word but the common one; the reads must not grow with it."""
     from invitations import runtime
 
-    usage = runtime.get_service().repo.usage
+    usage = runtime.table().usage
     zanettis = []
     for first in ("Jean", "Jeanne"):
         zanettis.append(send({"first_name": first, "last_name": "Zanetti", "email": f"{first}@example.org"})["id"])

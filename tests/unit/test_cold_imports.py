@@ -17,7 +17,7 @@ from invitations import runtime
 print(json.dumps({
     "modules": sorted(m.split(".")[0] for m in sys.modules),
     "clients_built": runtime.client.cache_info().currsize,
-    "service_built": runtime.get_service.cache_info().currsize,
+    "service_built": runtime.services.cache_info().currsize,
 }))
 """
 

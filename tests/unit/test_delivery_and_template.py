@@ -3,7 +3,7 @@
 from typing import Any
 
 from invitations import runtime
-from invitations.delivery import AwsMessenger
+from invitations.adapters.ses_sns import AwsMessenger
 from local.template import load_template, resources_of_type
 
 

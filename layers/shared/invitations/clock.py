@@ -1,12 +1,8 @@
-"""Time is injected everywhere so that the 14 days are tested at the boundary, not slept through."""
+"""Time is injected everywhere (the Clock port) so that the 14 days are tested at the boundary,
+not slept through; tests use a frozen clock (tests/fakes.py)."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 class SystemClock:
@@ -25,20 +21,6 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset()
-
-
-class FrozenClock:
-    """A clock that only moves when told to (tests)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = (start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)).astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
 
 
 def iso(moment: datetime) -> str:

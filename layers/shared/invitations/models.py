@@ -4,9 +4,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
+from invitations.domain.invitation import Channel, DeliveryStatus, Status
+
 Locale = Literal["fr", "en"]
-Status = Literal["pending", "accepted", "expired"]
-Channel = Literal["email", "sms"]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -84,7 +84,7 @@ class PatientPatch(ContactPatch):
 
 
 class Delivery(BaseModel):
-    status: Literal["queued", "sent", "failed", "not_sent"]
+    status: DeliveryStatus
     at: str
     detail: str | None = None
 

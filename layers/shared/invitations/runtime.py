@@ -1,4 +1,5 @@
-"""Wiring, built lazily on first use and reused across warm invocations (never at import)."""
+"""Wiring: the adapters behind the ports, built lazily on first use and reused across warm
+invocations (never at import)."""
 
 import threading
 from datetime import timedelta
@@ -8,14 +9,16 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from invitations.adapters.dynamo.queries import DynamoQueries
+from invitations.adapters.dynamo.table import Table
+from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+from invitations.adapters.eventbridge import AwsEventPublisher
+from invitations.adapters.ses_sns import AwsMessenger
 from invitations.clock import SystemClock
-from invitations.delivery import AwsEventPublisher, AwsMessenger
-from invitations.domain import Rules
 from invitations.observability import PowertoolsCounter
-from invitations.repository import DynamoRepository
-from invitations.service import InvitationService
 from invitations.settings import get_settings
-from invitations.tokens import TokenSigner
+from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
+from invitations.use_cases.base import Services
 
 # Standard mode: exponential back-off with jitter on throttling and transient errors.
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
@@ -50,21 +53,29 @@ def link_secret() -> bytes:
 
 
 @lru_cache(maxsize=1)
-def get_service() -> InvitationService:
+def table() -> Table:
     settings = get_settings()
-    return InvitationService(
-        repo=DynamoRepository(client("dynamodb"), settings.table_name, timedelta(days=settings.retention_days)),
+    return Table(client("dynamodb"), settings.table_name, timedelta(days=settings.retention_days))
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    settings = get_settings()
+    signer = TokenSigner(link_secret)  # the secret is fetched on the first link or cursor
+    return Services(
+        unit_of_work=lambda: DynamoUnitOfWork(table()),
+        queries=DynamoQueries(table()),
         messenger=AwsMessenger(client, settings.sender_email, settings.sms_sender_id),
         events=AwsEventPublisher(client, settings.event_bus_name),
-        signer=TokenSigner(link_secret),
+        links=SignedLinks(signer, settings.base_url),
+        cursors=SignedCursors(signer),
         clock=SystemClock(settings.clock_offset_file),
-        rules=Rules(validity=timedelta(days=settings.validity_days), max_sends_per_day=settings.max_sends_per_day),
-        base_url=settings.base_url,
+        rules=settings.rules(),
         counter=PowertoolsCounter(),
     )
 
 
 def reset() -> None:
     """Forget every cached object (tests change the environment between cases)."""
-    for cached in (client, _session, link_secret, get_service, get_settings):
+    for cached in (client, _session, link_secret, table, services, get_settings):
         cached.cache_clear()

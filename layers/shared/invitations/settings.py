@@ -1,9 +1,12 @@
 """Typed configuration, read once from the environment on first use (never at import)."""
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from invitations.domain import rules
 
 
 class Settings(BaseModel):
@@ -15,15 +18,18 @@ class Settings(BaseModel):
     link_secret_id: str = Field(alias="LINK_SECRET_ID")
     sender_email: str = Field(default="", alias="SENDER_EMAIL")
     sms_sender_id: str = Field(default="", alias="SMS_SENDER_ID")
-    validity_days: int = Field(default=14, ge=1, alias="VALIDITY_DAYS")
+    validity_days: int = Field(default=rules.VALIDITY_DAYS, ge=1, alias="VALIDITY_DAYS")
     retention_days: int = Field(default=90, ge=1, alias="RETENTION_DAYS")
-    max_sends_per_day: int = Field(default=5, ge=1, alias="MAX_SENDS_PER_DAY")
+    max_sends_per_window: int = Field(default=rules.MAX_SENDS_PER_WINDOW, ge=1, alias="MAX_SENDS_PER_DAY")
     # Local emulation only: a file holding a clock offset in seconds (the "test clock").
     clock_offset_file: str | None = Field(default=None, alias="CLOCK_OFFSET_FILE")
 
     @property
     def base_url(self) -> str:
         return self.public_base_url.rstrip("/")
+
+    def rules(self) -> rules.Rules:
+        return rules.Rules(validity=timedelta(days=self.validity_days), max_sends_per_window=self.max_sends_per_window)
 
 
 @lru_cache(maxsize=1)

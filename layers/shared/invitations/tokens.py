@@ -93,3 +93,33 @@ class TokenSigner:
         if not isinstance(position, dict) or not all(isinstance(v, str) for v in position.values()):
             return None
         return position
+
+
+class SignedLinks:
+    """The Links port: `<base url>/i/<token>`, the token derived again on every read."""
+
+    def __init__(self, signer: TokenSigner, base_url: str) -> None:
+        self._signer = signer
+        self._base_url = base_url.rstrip("/")
+
+    def url(self, invitation_id: str, link_version: int) -> str:
+        return f"{self._base_url}/i/{self._signer.link_token(invitation_id, link_version)}"
+
+    def invitation_id_of(self, token: str) -> str | None:
+        return self._signer.invitation_id_of(token)
+
+    def verify(self, token: str, invitation_id: str, link_version: int) -> bool:
+        return self._signer.verify(token, invitation_id, link_version)
+
+
+class SignedCursors:
+    """The Cursors port: list positions signed for one clinician's one listing."""
+
+    def __init__(self, signer: TokenSigner) -> None:
+        self._signer = signer
+
+    def sign(self, scope: str, position: dict[str, str]) -> str:
+        return self._signer.sign_cursor(scope, position)
+
+    def open(self, scope: str, cursor: str) -> dict[str, str] | None:
+        return self._signer.open_cursor(scope, cursor)

@@ -1,8 +1,8 @@
-"""Domain errors: each knows the HTTP status and contract code it maps to (mapped once, in http.py)."""
+"""What can go wrong, in the domain's words. Each error has the contract's `code` and a sentence;
+the HTTP layer alone decides which status each one answers (invitations/http/errors.py)."""
 
 
 class DomainError(Exception):
-    status = 400
     code = "bad_request"
     message = "The request could not be processed."
 
@@ -13,19 +13,16 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    status = 404
     code = "not_found"
     message = "No such resource."
 
 
 class InvitationAccepted(DomainError):
-    status = 409
     code = "invitation_accepted"
     message = "This invitation has been accepted: its details now belong to the patient record."
 
 
 class TooManySends(DomainError):
-    status = 429
     code = "too_many_sends"
     message = "This invitation was sent too many times in the last 24 hours; try again later."
 
@@ -37,13 +34,11 @@ class TooManySends(DomainError):
 class LinkGone(DomainError):
     """The link is unknown, replaced or deleted."""
 
-    status = 404
     code = "link_not_valid"
     message = "This invitation link is no longer valid."
 
 
 class LinkExpired(DomainError):
-    status = 410
     code = "link_expired"
     message = "This invitation has expired; ask your clinician to send it again."
 
@@ -56,7 +51,6 @@ class LinkExpired(DomainError):
 class InvalidCursor(DomainError):
     """A validation failure of the query, like any other (the contract: 422 with the field)."""
 
-    status = 422
     code = "validation_error"
     message = "The cursor is not valid for this listing."
 
@@ -65,24 +59,24 @@ class InvalidCursor(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    status = 422
     code = "idempotency_key_reused"
     message = "This Idempotency-Key was already used with a different request body."
 
 
 class Unauthorized(DomainError):
-    status = 401
     code = "unauthorized"
     message = "A valid bearer token is required."
 
 
 class Busy(DomainError):
-    status = 409
     code = "concurrent_update"
     message = "The invitation changed while this request ran; try again."
 
 
 class Invalid(DomainError):
-    status = 422
     code = "validation_error"
     message = "The request is not valid."
+
+
+class ConcurrentChange(Exception):
+    """A conditional write lost against another writer: re-read and decide again (never shown)."""

@@ -1,4 +1,4 @@
-"""HTTP glue shared by every function: the resolver, the contract's error body (mapped once,
+"""HTTP glue shared by every function (presenters.py shapes the answers): the resolver, the contract's error body (mapped once,
 here), the caller's identity from the JWT authorizer, and the Lambda entry point."""
 
 import base64
@@ -13,12 +13,43 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from invitations.errors import DomainError, TooManySends, Unauthorized
+from invitations.domain.errors import (
+    Busy,
+    DomainError,
+    IdempotencyKeyReused,
+    Invalid,
+    InvalidCursor,
+    InvitationAccepted,
+    LinkExpired,
+    LinkGone,
+    NotFound,
+    TooManySends,
+    Unauthorized,
+)
 from invitations.models import ErrorResponse
 from invitations.observability import logger, metrics
-from invitations.service import Clinician
+from invitations.use_cases.base import Clinician
 
 JSON = "application/json"
+
+# The one place where a domain error becomes an HTTP status.
+STATUS: dict[type[DomainError], int] = {
+    Invalid: 422,
+    InvalidCursor: 422,
+    IdempotencyKeyReused: 422,
+    Unauthorized: 401,
+    NotFound: 404,
+    LinkGone: 404,
+    LinkExpired: 410,
+    InvitationAccepted: 409,
+    Busy: 409,
+    TooManySends: 429,
+}
+
+
+def status_of(error: DomainError) -> int:
+    return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 400)
+
 
 Router = APIGatewayHttpRouter
 
@@ -77,7 +108,7 @@ def build_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
     @app.exception_handler(DomainError)
     def _domain(error: DomainError) -> Response:
         headers = {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, TooManySends) else {}
-        return error_response(error.status, error.code, error.message, error.fields, **headers)
+        return error_response(status_of(error), error.code, error.message, error.fields, **headers)
 
     @app.not_found
     def _not_found(_: Exception) -> Response:

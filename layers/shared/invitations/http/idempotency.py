@@ -19,11 +19,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invitations.errors import Busy, IdempotencyKeyReused
+from invitations import runtime
+from invitations.domain.errors import Busy, IdempotencyKeyReused
+from invitations.domain.invitation import Contact
+from invitations.http.presenters import invitation_out
 from invitations.models import InvitationCreate, InvitationOut
-from invitations.runtime import client, get_service
-from invitations.service import Clinician
 from invitations.settings import get_settings
+from invitations.use_cases import sending
+from invitations.use_cases.base import Clinician
 
 KEY_LIFETIME_SECONDS = 24 * 3600
 
@@ -36,7 +39,7 @@ def _persistence() -> DynamoDBPersistenceLayer:
         sort_key_attr="sk",
         static_pk_value="IDEMPOTENCY#send_invite",
         expiry_attr="ttl",  # the table's TTL attribute removes old records
-        boto3_client=client("dynamodb"),
+        boto3_client=runtime.client("dynamodb"),
     )
 
 
@@ -52,14 +55,15 @@ _CONFIG = IdempotencyConfig(
 def send_invitation(
     clinician: Clinician, request: InvitationCreate, idempotency_key: str | None, context: LambdaContext | None = None
 ) -> InvitationOut:
-    service = get_service()
+    services = runtime.services()
+    contact = Contact(request.first_name, request.last_name, request.email, request.phone, request.locale)
     if not idempotency_key:
-        return service.present(service.send(clinician, request))
+        return invitation_out(sending.send(services, clinician, contact), services.clock.now(), services.links)
 
     def create(command: dict[str, Any]) -> dict[str, Any]:
-        invitation = service.send(clinician, request)
-        answer = service.present(invitation).model_dump(mode="json", exclude={"link"})
-        return {"answer": answer, "link_version": invitation.link_version}
+        invitation = sending.send(services, clinician, contact)
+        answer = invitation_out(invitation, services.clock.now(), services.links)
+        return {"answer": answer.model_dump(mode="json", exclude={"link"}), "link_version": invitation.link_version}
 
     command = {
         "clinician_id": clinician.id,
@@ -78,4 +82,4 @@ def send_invitation(
     except IdempotencyAlreadyInProgressError:
         raise Busy("A request with this Idempotency-Key is still being processed; try again.") from None
     answer = InvitationOut.model_validate(stored["answer"])
-    return answer.model_copy(update={"link": service.link_of(answer.id, stored["link_version"])})
+    return answer.model_copy(update={"link": services.links.url(answer.id, stored["link_version"])})

@@ -1,0 +1,124 @@
+"""The one mapping of an invitation and a patient to items and back, with their keys and the
+index attributes that place them (docs/data-model.md):
+
+  INV#<id> / INV   the invitation; ByClinician (all, newest sent first), ByStatus (per stored
+                   status), Due (sparse: pending only, by expiry)
+  PAT#<id> / PAT   the patient record; ByClinician under CLINPAT#<clinician>
+
+An entity's attributes are its dataclass fields, converted by type: a new field needs no change
+here."""
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, get_type_hints
+
+from invitations.adapters.dynamo.codec import dump, load
+from invitations.clock import iso, parse_iso
+from invitations.domain.invitation import DeliveryOutcome, Invitation, sent_key
+from invitations.domain.patient import Patient
+
+DUE_SHARDS = 4  # spreads the sparse expiry index's writes over a few partitions
+
+Convert = Callable[[Any], Any]
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def _delivery_out(d: DeliveryOutcome) -> dict[str, Any]:
+    return {k: v for k, v in {"status": d.status, "at": iso(d.at), "detail": d.detail}.items() if v is not None}
+
+
+def _delivery_in(d: dict[str, Any]) -> DeliveryOutcome:
+    return DeliveryOutcome(d["status"], parse_iso(d["at"]), d.get("detail"))
+
+
+_CONVERTERS: dict[Any, tuple[Convert, Convert]] = {
+    datetime: (iso, parse_iso),
+    datetime | None: (lambda t: iso(t) if t else None, lambda s: parse_iso(s) if s else None),
+    tuple[datetime, ...]: (lambda ts: [iso(t) for t in ts], lambda ss: tuple(parse_iso(s) for s in ss)),
+    DeliveryOutcome: (_delivery_out, _delivery_in),
+}
+
+
+class _Mapper[T]:
+    """An entity's fields <-> an item's attributes (`renamed`: field -> attribute name)."""
+
+    def __init__(self, entity: type[T], renamed: dict[str, str] | None = None) -> None:
+        hints = get_type_hints(entity)
+        fields = dataclasses.fields(entity)  # type: ignore[arg-type]
+        self._entity = entity
+        self._fields = [
+            (f.name, (renamed or {}).get(f.name, f.name), *_CONVERTERS.get(hints[f.name], (_same, _same)))
+            for f in fields
+        ]
+        # An attribute left out because it was None comes back as None, or as the field's default.
+        missing = dataclasses.MISSING
+        self._no_default = {f.name for f in fields if f.default is missing and f.default_factory is missing}
+        self.attributes = tuple(attribute for _, attribute, _, _ in self._fields)
+
+    def to_item(self, entity: T) -> dict[str, Any]:
+        return {attribute: out(getattr(entity, name)) for name, attribute, out, _ in self._fields}
+
+    def from_item(self, raw: dict[str, Any]) -> T:
+        # Only the entity's attributes are decoded, not keys and index keys: a listing decodes many.
+        d = load(raw, self.attributes)
+        values = {name: back(d[attribute]) for name, attribute, _, back in self._fields if attribute in d}
+        values.update({name: None for name in self._no_default - values.keys()})
+        return self._entity(**values)
+
+
+_invitations = _Mapper(Invitation, {"stored_status": "status"})
+_patients = _Mapper(Patient)
+
+
+def invitation_key(invitation_id: str) -> dict[str, Any]:
+    return dump({"pk": f"INV#{invitation_id}", "sk": "INV"})
+
+
+def patient_key(patient_id: str) -> dict[str, Any]:
+    return dump({"pk": f"PAT#{patient_id}", "sk": "PAT"})
+
+
+def expired_ttl(inv: Invitation, retention: timedelta) -> int:
+    """When DynamoDB's TTL may remove an expired invitation and its name entries (nothing relies
+    on when it does: an expired invitation reads as expired either way)."""
+    return int((inv.expires_at + retention).timestamp())
+
+
+def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
+    item = {"pk": f"INV#{inv.id}", "sk": "INV", "type": "invitation", **_invitations.to_item(inv)}
+    if inv.stored_status == "deleted":
+        # Out of every index; DynamoDB's TTL removes the tombstone after the retention period.
+        assert inv.deleted_at is not None
+        item["ttl"] = int((inv.deleted_at + retention).timestamp())
+        return dump(item)
+    key = sent_key(inv)
+    item.update(gsi1pk=f"CLIN#{inv.clinician_id}", gsi1sk=key)
+    item.update(gsi2pk=f"CLIN#{inv.clinician_id}#{inv.stored_status}", gsi2sk=key)
+    if inv.stored_status == "pending":
+        shard = int(inv.id[-2:], 16) % DUE_SHARDS
+        item.update(due_pk=f"DUE#{shard}", due_sk=f"{iso(inv.expires_at)}#{inv.id}")
+    if inv.stored_status == "expired":
+        item["ttl"] = expired_ttl(inv, retention)
+    return dump(item)
+
+
+def invitation_from(raw: dict[str, Any] | None) -> Invitation | None:
+    if not raw or raw.get("type", {}).get("S") != "invitation":
+        return None
+    return _invitations.from_item(raw)
+
+
+def patient_item(p: Patient) -> dict[str, Any]:
+    item = {"pk": f"PAT#{p.id}", "sk": "PAT", "type": "patient", **_patients.to_item(p)}
+    item.update(gsi1pk=f"CLINPAT#{p.clinician_id}", gsi1sk=f"{iso(p.created_at)}#{p.id}")
+    return dump(item)
+
+
+def patient_from(raw: dict[str, Any] | None) -> Patient | None:
+    if not raw or raw.get("type", {}).get("S") != "patient":
+        return None
+    return _patients.from_item(raw)

@@ -1,0 +1,95 @@
+"""A change committed at once. The use case reads through the unit of work (consistent reads),
+stages what it changes, and `commit` writes it all, each item conditioned on the revision it was
+read at: one conditional PutItem when the change touches one item, else one TransactWriteItems.
+A lost race raises ConcurrentChange and writes nothing."""
+
+from dataclasses import replace
+from typing import Any
+
+from invitations.adapters.dynamo import items, name_index
+from invitations.adapters.dynamo.codec import dump
+from invitations.adapters.dynamo.table import Table
+from invitations.domain.events import DomainEvent
+from invitations.domain.ids import is_id
+from invitations.domain.invitation import Invitation
+from invitations.domain.patient import Patient
+
+
+def _put(item: dict[str, Any], previous_rev: int | None) -> dict[str, Any]:
+    """A put that succeeds only on a new key, or on the revision the entity was read at."""
+    if previous_rev is None:
+        return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+    return {
+        "Put": {
+            "Item": item,
+            "ConditionExpression": "rev = :rev",
+            "ExpressionAttributeValues": dump({":rev": previous_rev}),
+        }
+    }
+
+
+class _Invitations:
+    def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
+        self._table = table
+        self._staged = staged
+        self._known: dict[str, Invitation] = {}
+
+    def known(self, invitation: Invitation) -> None:
+        self._known[invitation.id] = invitation
+
+    def get(self, invitation_id: str) -> Invitation | None:
+        if invitation_id in self._known:
+            return self._known[invitation_id]
+        if not is_id(invitation_id):
+            return None  # no such key can exist (and an oversized one would be refused by DynamoDB)
+        return items.invitation_from(self._table.get(items.invitation_key(invitation_id)))
+
+    def add(self, invitation: Invitation) -> None:
+        self._stage(invitation, None)
+
+    def update(self, new: Invitation, previous: Invitation) -> Invitation:
+        return self._stage(replace(new, rev=previous.rev + 1), previous)
+
+    def _stage(self, stored: Invitation, previous: Invitation | None) -> Invitation:
+        retention = self._table.retention
+        self._staged.append(_put(items.invitation_item(stored, retention), previous.rev if previous else None))
+        self._staged.extend(name_index.changes(stored, previous, retention))
+        return stored
+
+
+class _Patients:
+    def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
+        self._table = table
+        self._staged = staged
+
+    def get(self, patient_id: str) -> Patient | None:
+        if not is_id(patient_id):
+            return None
+        return items.patient_from(self._table.get(items.patient_key(patient_id)))
+
+    def add(self, patient: Patient) -> None:
+        self._staged.append(_put(items.patient_item(patient), None))
+
+    def update(self, new: Patient, previous: Patient) -> Patient:
+        stored = replace(new, rev=previous.rev + 1)
+        self._staged.append(_put(items.patient_item(stored), previous.rev))
+        return stored
+
+
+class DynamoUnitOfWork:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._staged: list[dict[str, Any]] = []
+        self._events: list[DomainEvent] = []
+        self.invitations = _Invitations(table, self._staged)
+        self.patients = _Patients(table, self._staged)
+
+    def raise_event(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    def commit(self) -> list[DomainEvent]:
+        if self._staged:
+            self._table.write(self._staged)
+        events, self._events = self._events, []
+        self._staged.clear()
+        return events

@@ -1,0 +1,47 @@
+"""The Messenger port on AWS: email through SES, SMS through SNS."""
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from invitations.ports import DeliveryFailed
+
+
+def failure_reason(error: Exception) -> str:
+    """The provider's error code or the exception's type: never its text (it may quote the input)."""
+    if isinstance(error, ClientError):
+        return f"{error.response['Error'].get('Code', 'Error')}"
+    return type(error).__name__
+
+
+class AwsMessenger:
+    """SES and SNS clients come with botocore's standard retries (set where they are built), and
+    are only built when a message is sent: `clients` is a cached factory such as runtime.client."""
+
+    def __init__(self, clients: Callable[[str], Any], sender_email: str, sms_sender_id: str) -> None:
+        self._clients = clients
+        self._sender_email = sender_email
+        self._sms_sender_id = sms_sender_id
+
+    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+        try:
+            self._clients("ses").send_email(
+                Source=self._sender_email,
+                Destination={"ToAddresses": [to]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}},
+                },
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise DeliveryFailed(f"email not sent: {failure_reason(error)}") from None
+
+    def send_sms(self, to: str, text: str) -> None:
+        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+        if self._sms_sender_id:
+            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._sms_sender_id}
+        try:
+            self._clients("sns").publish(PhoneNumber=to, Message=text, MessageAttributes=attributes)
+        except (ClientError, BotoCoreError) as error:
+            raise DeliveryFailed(f"SMS not sent: {failure_reason(error)}") from None

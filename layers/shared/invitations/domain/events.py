@@ -1,0 +1,98 @@
+"""Domain events: the envelope every change's events share, and one constructor per event.
+
+An event carries ids and facts a consumer needs, never a name, an address, a phone number or a
+link. `event_id` is made once, when the event is raised, and travels with it: consumers
+deduplicate on it."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from invitations.clock import iso
+from invitations.domain.ids import new_id
+from invitations.domain.invitation import Invitation
+from invitations.domain.patient import Patient
+
+ActorKind = Literal["clinician", "patient", "system"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str | None = None  # the clinician's `sub` for a clinician; None otherwise
+
+
+PATIENT = Actor("patient")
+SYSTEM = Actor("system")
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    type: str  # EventBridge detail-type
+    occurred_at: datetime
+    actor: Actor
+    invitation_id: str
+    link_version: int | None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    event_id: str = field(default_factory=new_id)
+
+    def detail(self) -> dict[str, Any]:
+        """The event's EventBridge `detail`: the envelope, then the facts."""
+        return {
+            "event_id": self.event_id,
+            "occurred_at": iso(self.occurred_at),
+            "actor": {"kind": self.actor.kind, "id": self.actor.id},
+            "invitation_id": self.invitation_id,
+            "link_version": self.link_version,
+            **self.facts,
+        }
+
+
+def invitation_sent(inv: Invitation, actor: Actor, now: datetime) -> DomainEvent:
+    return DomainEvent(
+        "InvitationSent",
+        now,
+        actor,
+        inv.id,
+        inv.link_version,
+        {
+            "clinician_id": inv.clinician_id,
+            "channel": inv.channel,
+            "send_count": inv.send_count,
+            "sent_at": iso(inv.sent_at),
+            "expires_at": iso(inv.expires_at),
+            "delivery_status": inv.delivery.status,
+        },
+    )
+
+
+def invitation_deleted(inv: Invitation, actor: Actor, now: datetime) -> DomainEvent:
+    facts = {"clinician_id": inv.clinician_id, "deleted_at": iso(now)}
+    return DomainEvent("InvitationDeleted", now, actor, inv.id, inv.link_version, facts)
+
+
+def invitation_accepted(inv: Invitation, patient: Patient, now: datetime) -> DomainEvent:
+    """What the messaging service needs to open the patient's thread."""
+    facts = {
+        "clinician_id": inv.clinician_id,
+        "patient_id": patient.id,
+        "accepted_at": iso(now),
+        "locale": inv.locale,
+        "thread": {"clinician_id": inv.clinician_id, "patient_id": patient.id},
+    }
+    return DomainEvent("InvitationAccepted", now, PATIENT, inv.id, inv.link_version, facts)
+
+
+def invitation_expired(inv: Invitation, now: datetime) -> DomainEvent:
+    facts = {"clinician_id": inv.clinician_id, "expires_at": iso(inv.expires_at), "expired_at": iso(now)}
+    return DomainEvent("InvitationExpired", now, SYSTEM, inv.id, inv.link_version, facts)
+
+
+def patient_thread_left(patient: Patient, actor: Actor, now: datetime) -> DomainEvent:
+    facts = {
+        "patient_id": patient.id,
+        "clinician_id": patient.clinician_id,
+        "left_at": iso(now),
+    }
+    return DomainEvent("PatientThreadLeft", now, actor, patient.invitation_id, None, facts)

@@ -1,0 +1,157 @@
+"""The invitation and its transitions. Each transition is pure: it takes the invitation and a
+moment and returns the next invitation (or raises a domain error); the unit of work stores it
+with a write conditioned on the revision it was read at."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from invitations.clock import iso
+from invitations.domain import rules
+from invitations.domain.errors import NotFound
+from invitations.domain.ids import new_id
+from invitations.domain.rules import Rules
+
+Status = Literal["pending", "accepted", "expired"]
+StoredStatus = Literal["pending", "accepted", "expired", "deleted"]
+Channel = Literal["email", "sms"]
+DeliveryStatus = Literal["queued", "sent", "failed", "not_sent"]
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What became of the current link's latest message."""
+
+    status: DeliveryStatus
+    at: datetime
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    locale: str = "fr"
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: str
+    clinician_id: str
+    clinician_name: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    locale: str
+    stored_status: StoredStatus
+    link_version: int
+    created_at: datetime
+    sent_at: datetime
+    expires_at: datetime
+    delivery: DeliveryOutcome
+    send_count: int = 1
+    recent_sends: tuple[datetime, ...] = ()
+    accepted_at: datetime | None = None
+    patient_id: str | None = None
+    deleted_at: datetime | None = None
+    rev: int = 0  # the stored revision this value was read at (0: never stored)
+
+    @property
+    def channel(self) -> Channel:
+        """Email whenever an address is known, else SMS (seed point 6)."""
+        return "email" if self.email else "sms"
+
+    def status_at(self, now: datetime) -> Status:
+        """The status as true at `now`: a pending invitation past its expiry reads expired.
+        A deleted invitation has none: it does not exist any more."""
+        if self.stored_status == "deleted":
+            raise NotFound()
+        if self.is_overdue(now):
+            return "expired"
+        return self.stored_status
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.stored_status == "pending" and rules.is_past_expiry(self.expires_at, now)
+
+
+def sent_key(invitation: Invitation) -> str:
+    """The listing order (newest sent first) and a cursor's position: sent time, then id."""
+    return f"{iso(invitation.sent_at)}#{invitation.id}"
+
+
+def create(contact: Contact, clinician_id: str, clinician_name: str, now: datetime, policy: Rules) -> Invitation:
+    rules.needs_a_contact(contact.email, contact.phone)
+    return Invitation(
+        id=new_id(),
+        clinician_id=clinician_id,
+        clinician_name=clinician_name,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=contact.email,
+        phone=contact.phone,
+        locale=contact.locale,
+        stored_status="pending",
+        link_version=1,
+        created_at=now,
+        sent_at=now,
+        expires_at=policy.expiry_of(now),
+        delivery=DeliveryOutcome("queued", now),
+        send_count=1,
+        recent_sends=(now,),
+    )
+
+
+def correct(invitation: Invitation, changes: dict[str, str | None], now: datetime) -> Invitation:
+    """Fix names or contact while not accepted; a new email or phone kills the old link at once."""
+    rules.may_correct(invitation)
+    updated = replace(invitation, **changes)  # type: ignore[arg-type]
+    rules.needs_a_contact(updated.email, updated.phone)
+    if (updated.email, updated.phone) != (invitation.email, invitation.phone):
+        # Nothing is sent until a resend; the old link must not reach the old address's owner.
+        updated = replace(updated, link_version=invitation.link_version + 1, delivery=DeliveryOutcome("not_sent", now))
+    return updated
+
+
+def resend(invitation: Invitation, now: datetime, policy: Rules) -> Invitation:
+    """A new link valid for the full window, within the send limit."""
+    rules.may_resend(invitation)
+    recent = policy.check_send_allowed(invitation.recent_sends, now)
+    return replace(
+        invitation,
+        stored_status="pending",
+        link_version=invitation.link_version + 1,
+        sent_at=now,
+        expires_at=policy.expiry_of(now),
+        delivery=DeliveryOutcome("queued", now),
+        send_count=invitation.send_count + 1,
+        recent_sends=(*recent, now),
+    )
+
+
+def record_delivery(invitation: Invitation, link_version: int, outcome: DeliveryOutcome) -> Invitation | None:
+    """The outcome of sending link `link_version`; None when that link is no longer the current
+    one (a newer link's state must not be overwritten by an older message's outcome)."""
+    if invitation.link_version != link_version or invitation.stored_status == "deleted":
+        return None
+    return replace(invitation, delivery=outcome)
+
+
+def delete(invitation: Invitation, now: datetime) -> Invitation:
+    rules.may_delete(invitation)
+    return replace(invitation, stored_status="deleted", deleted_at=now)
+
+
+def accept(invitation: Invitation, patient_id: str, now: datetime) -> Invitation:
+    """Pending -> accepted, naming the patient record the acceptance creates."""
+    rules.link_usable(invitation, now)
+    return replace(invitation, stored_status="accepted", accepted_at=now, patient_id=patient_id)
+
+
+def expire(invitation: Invitation, now: datetime) -> Invitation | None:
+    """The scheduled job's transition; None when there is nothing to do (any more)."""
+    if not invitation.is_overdue(now):
+        return None
+    return replace(invitation, stored_status="expired")

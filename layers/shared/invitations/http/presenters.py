@@ -1,0 +1,58 @@
+"""Domain -> the contract's response models. The only place that decides what a clinician or a
+patient is shown (a link only while pending; a patient's page never shows their contact)."""
+
+from datetime import datetime
+
+from invitations.clock import iso
+from invitations.domain.invitation import Invitation
+from invitations.domain.patient import Patient
+from invitations.models import Delivery, InvitationOut, InvitationPage, LinkView, PatientOut
+from invitations.ports import Links
+from invitations.read_model import Page
+
+
+def invitation_out(inv: Invitation, now: datetime, links: Links) -> InvitationOut:
+    status = inv.status_at(now)
+    return InvitationOut(
+        id=inv.id,
+        first_name=inv.first_name,
+        last_name=inv.last_name,
+        email=inv.email,
+        phone=inv.phone,
+        channel=inv.channel,
+        status=status,
+        link=links.url(inv.id, inv.link_version) if status == "pending" else None,
+        created_at=iso(inv.created_at),
+        sent_at=iso(inv.sent_at),
+        expires_at=iso(inv.expires_at),
+        accepted_at=iso(inv.accepted_at) if inv.accepted_at else None,
+        patient_id=inv.patient_id,
+        delivery=Delivery(status=inv.delivery.status, at=iso(inv.delivery.at), detail=inv.delivery.detail),
+        send_count=inv.send_count,
+        locale=inv.locale,  # type: ignore[arg-type]
+    )
+
+
+def invitation_page(page: Page, links: Links) -> InvitationPage:
+    return InvitationPage(
+        items=[invitation_out(inv, page.now, links) for inv in page.items], next_cursor=page.next_cursor
+    )
+
+
+def patient_out(p: Patient) -> PatientOut:
+    return PatientOut(
+        id=p.id,
+        first_name=p.first_name,
+        last_name=p.last_name,
+        email=p.email,
+        phone=p.phone,
+        invitation_id=p.invitation_id,
+        thread=p.thread,
+        created_at=iso(p.created_at),
+        updated_at=iso(p.updated_at),
+        left_at=iso(p.left_at) if p.left_at else None,
+    )
+
+
+def link_view(inv: Invitation, now: datetime) -> LinkView:
+    return LinkView(status=inv.status_at(now), clinician_name=inv.clinician_name, expires_at=iso(inv.expires_at))

@@ -1,0 +1,110 @@
+"""What the use cases need from the world, as small Protocols. The adapters (adapters/) implement
+them on AWS; tests/fakes.py implements them in memory."""
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from invitations.domain.events import DomainEvent
+from invitations.domain.invitation import Invitation
+from invitations.domain.patient import Patient
+
+
+class DeliveryFailed(Exception):
+    """A message or an event the provider did not take; the reason never names the recipient."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Links(Protocol):
+    """The patient's link: derived from the invitation id and link version, never stored."""
+
+    def url(self, invitation_id: str, link_version: int) -> str: ...
+
+    def invitation_id_of(self, token: str) -> str | None: ...
+
+    def verify(self, token: str, invitation_id: str, link_version: int) -> bool: ...
+
+
+class Cursors(Protocol):
+    def sign(self, scope: str, position: dict[str, str]) -> str: ...
+
+    def open(self, scope: str, cursor: str) -> dict[str, str] | None: ...
+
+
+class Messenger(Protocol):
+    """Raises DeliveryFailed with a reason that never names the recipient."""
+
+    def send_email(self, to: str, subject: str, text: str, html: str) -> None: ...
+
+    def send_sms(self, to: str, text: str) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, event: DomainEvent) -> None: ...
+
+
+class Counter(Protocol):
+    """Business metrics (counts only, never a value that names someone)."""
+
+    def count(self, name: str) -> None: ...
+
+
+class Invitations(Protocol):
+    """The invitations of one unit of work: reads are consistent, writes are staged."""
+
+    def get(self, invitation_id: str) -> Invitation | None: ...
+
+    def known(self, invitation: Invitation) -> None:
+        """A value just read elsewhere (an index, an earlier write): `get` answers it without a
+        read. If it is stale, the conditional write fails and the next attempt reads."""
+        ...
+
+    def add(self, invitation: Invitation) -> None: ...
+
+    def update(self, new: Invitation, previous: Invitation) -> Invitation: ...
+
+
+class Patients(Protocol):
+    def get(self, patient_id: str) -> Patient | None: ...
+
+    def add(self, patient: Patient) -> None: ...
+
+    def update(self, new: Patient, previous: Patient) -> Patient: ...
+
+
+class UnitOfWork(Protocol):
+    """One change: everything staged is committed at once and conditionally (each entity as it
+    was read), or not at all (ConcurrentChange); the events raised with it are returned."""
+
+    @property
+    def invitations(self) -> Invitations: ...
+
+    @property
+    def patients(self) -> Patients: ...
+
+    def raise_event(self, event: DomainEvent) -> None: ...
+
+    def commit(self) -> list[DomainEvent]: ...
+
+
+class InvitationQueries(Protocol):
+    """The read side: lists, search and the expiry index (eventually consistent indexes)."""
+
+    def list_invitations(
+        self,
+        clinician_id: str,
+        stored_status: str | None,
+        before: str | None,
+        limit: int,
+        expired_by: datetime | None = None,
+        live_at: datetime | None = None,
+    ) -> list[Invitation]: ...
+
+    def search_names(self, clinician_id: str, prefixes: Sequence[str]) -> dict[str, str]: ...
+
+    def get_invitations(self, invitation_ids: Sequence[str]) -> list[Invitation]: ...
+
+    def overdue(self, now: datetime) -> Iterator[Invitation]: ...

@@ -1,0 +1,79 @@
+"""What every use case shares: the ports it is given, who the clinician is, and the loop that
+commits a change and then publishes its events."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from invitations.domain.errors import Busy, ConcurrentChange
+from invitations.domain.events import Actor, DomainEvent
+from invitations.domain.invitation import Invitation
+from invitations.domain.rules import Rules
+from invitations.observability import logger
+from invitations.ports import Clock, Counter, Cursors, EventPublisher, InvitationQueries, Links, Messenger, UnitOfWork
+
+ATTEMPTS = 8  # lost races in a row before giving up with 409 concurrent_update
+
+# Business metrics counted when an event is published (EMF, namespace Invitations).
+EVENT_METRICS = {
+    "InvitationSent": "InvitationsSent",
+    "InvitationAccepted": "InvitationsAccepted",
+    "InvitationExpired": "InvitationsExpired",
+}
+
+
+@dataclass(frozen=True)
+class Clinician:
+    id: str  # the JWT's `sub`
+    name: str  # the JWT's `name`: how patients are told who invites them
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("clinician", self.id)
+
+
+@dataclass
+class Services:
+    """The ports a use case talks to (adapters on AWS: invitations/runtime.py; fakes: tests/)."""
+
+    unit_of_work: Callable[[], UnitOfWork]
+    queries: InvitationQueries
+    messenger: Messenger
+    events: EventPublisher
+    links: Links
+    cursors: Cursors
+    clock: Clock
+    rules: Rules
+    counter: Counter
+
+
+def commit_change[T](services: Services, change: Callable[[UnitOfWork], T], known: Iterable[Invitation] = ()) -> T:
+    """Run `change` in a unit of work and commit it; on a lost race, run it again on a fresh one
+    (it re-reads and decides again). `known`: values the first attempt may use without reading.
+    Once committed, the change's events are published."""
+    for attempt in range(ATTEMPTS):
+        uow = services.unit_of_work()
+        if attempt == 0:
+            for invitation in known:
+                uow.invitations.known(invitation)
+        result = change(uow)
+        try:
+            events = uow.commit()
+        except ConcurrentChange:
+            continue
+        publish(services, events)
+        return result
+    raise Busy()
+
+
+def publish(services: Services, events: Iterable[DomainEvent]) -> None:
+    # The change is already stored: a failed publication is logged and counted, never turned into
+    # an error for a request that did succeed.
+    for event in events:
+        metric = EVENT_METRICS.get(event.type)
+        if metric:
+            services.counter.count(metric)
+        try:
+            services.events.publish(event)
+        except Exception as error:  # noqa: BLE001 - any publisher failure is handled alike
+            logger.error("event not published", extra={"detail_type": event.type, "error_type": type(error).__name__})
+            services.counter.count("EventPublishFailures")

@@ -1,0 +1,223 @@
+"""In-memory fakes of every port (invitations/ports.py), for the unit tests of the use cases.
+The unit of work keeps DynamoDB's promise: a commit applies everything or nothing, each entity
+only if its stored revision is still the one it was read at."""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from invitations.domain.errors import ConcurrentChange
+from invitations.domain.events import DomainEvent
+from invitations.domain.invitation import Invitation, sent_key
+from invitations.domain.patient import Patient
+from invitations.domain.rules import Rules
+from invitations.ports import DeliveryFailed
+from invitations.text import name_words
+from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
+from invitations.use_cases.base import Services
+
+BASE_URL = "https://invite.example.org"
+
+
+class FrozenClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = (start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)).astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@dataclass
+class Store:
+    """What the table would hold: entities by id, with their revision."""
+
+    invitations: dict[str, Invitation] = field(default_factory=dict)
+    patients: dict[str, Patient] = field(default_factory=dict)
+    commits: int = 0  # successful commits that wrote something
+    writes: list[int] = field(default_factory=list)  # items written by each such commit
+    lose_next: int = 0  # the next N commits lose a race (as if another writer came first)
+    reads: int = 0
+
+
+class _Entities[E: (Invitation, Patient)]:
+    def __init__(self, stored: dict[str, E], staged: list[tuple[str, Any, int | None]], kind: str, store: Store):
+        self._stored = stored
+        self._staged = staged
+        self._kind = kind
+        self._store = store
+        self._known: dict[str, E] = {}
+
+    def known(self, entity: E) -> None:
+        self._known[entity.id] = entity
+
+    def get(self, entity_id: str) -> E | None:
+        if entity_id in self._known:
+            return self._known[entity_id]
+        self._store.reads += 1
+        return self._stored.get(entity_id)
+
+    def add(self, entity: E) -> None:
+        self._staged.append((self._kind, entity, None))
+
+    def update(self, new: E, previous: E) -> E:
+        stored = replace(new, rev=previous.rev + 1)
+        self._staged.append((self._kind, stored, previous.rev))
+        return stored
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._staged: list[tuple[str, Any, int | None]] = []
+        self._events: list[DomainEvent] = []
+        self.invitations: _Entities[Invitation] = _Entities(store.invitations, self._staged, "invitations", store)
+        self.patients: _Entities[Patient] = _Entities(store.patients, self._staged, "patients", store)
+
+    def raise_event(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    def commit(self) -> list[DomainEvent]:
+        if self._staged:
+            if self._store.lose_next:
+                self._store.lose_next -= 1
+                raise ConcurrentChange()
+            for kind, entity, previous_rev in self._staged:
+                current = getattr(self._store, kind).get(entity.id)
+                if (current is None) != (previous_rev is None) or (current and current.rev != previous_rev):
+                    raise ConcurrentChange()
+            for kind, entity, _ in self._staged:
+                getattr(self._store, kind)[entity.id] = entity
+            self._store.commits += 1
+            self._store.writes.append(len(self._staged))
+        events, self._events = self._events, []
+        self._staged.clear()
+        return events
+
+
+class FakeQueries:
+    """The read side over the store, as the indexes would answer it (deleted ones are in none)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def _live(self) -> list[Invitation]:
+        return [inv for inv in self._store.invitations.values() if inv.stored_status != "deleted"]
+
+    def list_invitations(
+        self,
+        clinician_id: str,
+        stored_status: str | None,
+        before: str | None,
+        limit: int,
+        expired_by: datetime | None = None,
+        live_at: datetime | None = None,
+    ) -> list[Invitation]:
+        found = [
+            inv
+            for inv in self._live()
+            if inv.clinician_id == clinician_id
+            and (stored_status is None or inv.stored_status == stored_status)
+            and (before is None or sent_key(inv) < before)
+            and (expired_by is None or inv.expires_at <= expired_by)
+            and (live_at is None or inv.expires_at > live_at)
+        ]
+        return sorted(found, key=sent_key, reverse=True)[:limit]
+
+    def search_names(self, clinician_id: str, prefixes: Sequence[str]) -> dict[str, str]:
+        first = prefixes[0]
+        return {
+            inv.id: sent_key(inv)
+            for inv in self._live()
+            if inv.clinician_id == clinician_id
+            and any(w.startswith(first) for w in name_words(inv.first_name, inv.last_name))
+        }
+
+    def get_invitations(self, invitation_ids: Sequence[str]) -> list[Invitation]:
+        return [self._store.invitations[i] for i in invitation_ids if i in self._store.invitations]
+
+    def overdue(self, now: datetime) -> Iterator[Invitation]:
+        yield from sorted(
+            (inv for inv in self._live() if inv.stored_status == "pending" and inv.expires_at <= now),
+            key=lambda inv: inv.expires_at,
+        )
+
+
+@dataclass
+class FakeMessenger:
+    emails: list[dict[str, str]] = field(default_factory=list)
+    sms: list[dict[str, str]] = field(default_factory=list)
+    fail_with: str | None = None
+
+    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+        if self.fail_with:
+            raise DeliveryFailed(self.fail_with)
+        self.emails.append({"to": to, "subject": subject, "text": text, "html": html})
+
+    def send_sms(self, to: str, text: str) -> None:
+        if self.fail_with:
+            raise DeliveryFailed(self.fail_with)
+        self.sms.append({"to": to, "text": text})
+
+
+@dataclass
+class FakePublisher:
+    published: list[DomainEvent] = field(default_factory=list)
+    fail: bool = False
+
+    def publish(self, event: DomainEvent) -> None:
+        if self.fail:
+            raise DeliveryFailed("event not published: ThrottlingException")
+        self.published.append(event)
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.published]
+
+
+@dataclass
+class FakeCounter:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+
+@dataclass
+class World:
+    """Every fake, and the Services built on them."""
+
+    store: Store
+    messenger: FakeMessenger
+    publisher: FakePublisher
+    counter: FakeCounter
+    clock: FrozenClock
+    services: Services
+
+
+def world(rules: Rules | None = None, secret: bytes = b"unit-test-secret") -> World:
+    store, messenger, publisher, counter, clock = (
+        Store(),
+        FakeMessenger(),
+        FakePublisher(),
+        FakeCounter(),
+        FrozenClock(),
+    )
+    signer = TokenSigner(secret)
+    services = Services(
+        unit_of_work=lambda: FakeUnitOfWork(store),
+        queries=FakeQueries(store),
+        messenger=messenger,
+        events=publisher,
+        links=SignedLinks(signer, BASE_URL),
+        cursors=SignedCursors(signer),
+        clock=clock,
+        rules=rules or Rules(),
+        counter=counter,
+    )
+    return World(store, messenger, publisher, counter, clock, services)

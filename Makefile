@@ -10,11 +10,20 @@ BIN := $(VENV)/bin
 TOOLS := $(CURDIR)/.tools
 SAM := $(TOOLS)/bin/sam
 SAM_VERSION := 1.170.0
+# AWS's serverless rules (cfn-lint + cfn-lint-serverless) and checkov: tool environments of their
+# own too (checkov pins many packages that would clash with the venv's boto3 and pydantic).
+CFN_LINT := $(TOOLS)/bin/cfn-lint
+CFN_LINT_VERSION := 1.58.0
+CFN_LINT_SERVERLESS_VERSION := 0.3.6
+CHECKOV := $(TOOLS)/bin/checkov
+CHECKOV_VERSION := 3.3.30
+# `make dev ALLOWED_ORIGINS=http://localhost:5173`: the AllowedOrigins parameter (CORS) locally.
+ALLOWED_ORIGINS ?=
 REGION ?= eu-west-3
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup lint typecheck validate build build-check openapi openapi-check pytest test dev token bench browser clean
+.PHONY: help setup lint typecheck validate template-rules build build-check openapi openapi-check pytest test dev token bench browser clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,6 +39,14 @@ $(VENV)/.installed: $(BIN)/uv requirements-dev.txt layers/shared/requirements.tx
 
 $(SAM):
 	UV_TOOL_DIR=$(TOOLS)/uv UV_TOOL_BIN_DIR=$(TOOLS)/bin $(BIN)/uv tool install --quiet --python $(PY313) aws-sam-cli==$(SAM_VERSION)
+
+$(CFN_LINT): | $(BIN)/uv
+	UV_TOOL_DIR=$(TOOLS)/uv UV_TOOL_BIN_DIR=$(TOOLS)/bin $(BIN)/uv tool install --quiet --python $(PY313) \
+		cfn-lint==$(CFN_LINT_VERSION) --with cfn-lint-serverless==$(CFN_LINT_SERVERLESS_VERSION)
+
+$(CHECKOV): | $(BIN)/uv
+	UV_TOOL_DIR=$(TOOLS)/uv UV_TOOL_BIN_DIR=$(TOOLS)/bin $(BIN)/uv tool install --quiet --python $(PY313) \
+		checkov==$(CHECKOV_VERSION)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -48,6 +65,10 @@ lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
 validate: $(SAM) ## sam validate --lint
 	$(SAM) validate --lint --region $(REGION)
 
+template-rules: $(CFN_LINT) $(CHECKOV) ## AWS's serverless rules (cfn-lint) and checkov, offline: no unwaived finding
+	$(CFN_LINT) --regions $(REGION) --append-rules cfn_lint_serverless.rules --template template.yaml
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
+
 build: $(SAM) ## sam build (the layer with Python 3.13)
 	PATH="$(dir $(PY313)):$$PATH" $(SAM) build --region $(REGION)
 
@@ -63,10 +84,10 @@ openapi-check: $(VENV)/.installed ## Fail if openapi.json drifts from the code
 pytest: setup ## Run the test suite only
 	$(BIN)/pytest
 
-test: setup browser lint validate openapi-check build-check pytest ## Everything: lint, template, build, all tests
+test: setup browser lint validate template-rules openapi-check build-check pytest ## Everything: lint, template and its rules, build, all tests
 
-dev: setup ## Run the whole service locally on http://127.0.0.1:$${PORT:-3000}
-	$(BIN)/python -m local.devserver
+dev: setup ## Run the whole service locally on http://127.0.0.1:$${PORT:-3000} (ALLOWED_ORIGINS=... for CORS)
+	ALLOWED_ORIGINS="$(ALLOWED_ORIGINS)" $(BIN)/python -m local.devserver
 
 token: $(VENV)/.installed ## Print a bearer token: make token SUB=<id> NAME="<name>"
 	@$(BIN)/python -m local.token --sub "$(SUB)" --name "$(NAME)"

@@ -21,7 +21,14 @@ from local import auth
 from local.dynamodb_local import free_port
 from local.lambdas import ACCOUNT_ID, REGION
 from local.processes import stop
-from local.template import parameter_defaults, resolve, resources_of_type, table_definition, ttl_attribute
+from local.template import (
+    is_deployed,
+    parameter_defaults,
+    resolve,
+    resources_of_type,
+    table_definition,
+    ttl_attribute,
+)
 
 STACK_NAME = "invitations-local"
 SENDER_EMAIL = "no-reply@invitations.localhost"
@@ -144,6 +151,8 @@ def parameters(template: dict[str, Any], public_base_url: str) -> dict[str, Any]
         "JwtAudience": [auth.AUDIENCE],
         "SenderEmail": SENDER_EMAIL,
         "PublicBaseUrl": public_base_url,
+        # The web clinician app's origins (the AllowedOrigins parameter): `ALLOWED_ORIGINS=... make dev`.
+        "AllowedOrigins": os.environ.get("ALLOWED_ORIGINS", "").strip(),
         "AWS::Region": REGION,
         "AWS::AccountId": ACCOUNT_ID,
         "AWS::Partition": "aws",
@@ -160,6 +169,8 @@ def provision(
 
     dynamodb = aws_client("dynamodb", dynamodb_endpoint)
     for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
+        if not is_deployed(template, resource, params):
+            continue
         name = _physical_name(logical_id, resource["Properties"], "TableName", params)
         if name in dynamodb.list_tables()["TableNames"]:
             resources.append(f"table {name} (kept)")
@@ -182,6 +193,8 @@ def provision(
     queue_url = sqs.create_queue(QueueName=OUTBOX_QUEUE)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for logical_id, resource in resources_of_type(template, "AWS::Events::EventBus").items():
+        if not is_deployed(template, resource, params):
+            continue
         name = _physical_name(logical_id, resource["Properties"], "Name", params)
         arn = events.create_event_bus(Name=name)["EventBusArn"]
         # The outbox's copy of every event on the bus (all of this account's events match).
@@ -194,6 +207,8 @@ def provision(
 
     secretsmanager = aws_client("secretsmanager", moto_endpoint)
     for logical_id, resource in resources_of_type(template, "AWS::SecretsManager::Secret").items():
+        if not is_deployed(template, resource, params):
+            continue
         props = resource["Properties"]
         value = props.get("SecretString") or _persistent_secret(data_dir, logical_id, props["GenerateSecretString"])
         name = _physical_name(logical_id, props, "Name", params)

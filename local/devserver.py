@@ -31,7 +31,7 @@ from local.outbox import Outbox
 from local.paths import data_dir as default_data_dir
 from local.processes import PidFile
 from local.schedule import Scheduled, run_every, scheduled
-from local.template import functions, jwt_authorizer, layer_dirs, load_template, resolve
+from local.template import cors_configuration, functions, jwt_authorizer, layer_dirs, load_template, resolve
 
 
 def say(message: str) -> None:
@@ -161,7 +161,8 @@ class LocalStack:
             stack.outbox_queue_url,
             self.base_url,
         )
-        self.http.gateway = Gateway(route_table(specs), host, authorizer, outbox, clock)
+        cors = cors_configuration(template, params)
+        self.http.gateway = Gateway(route_table(specs), host, authorizer, outbox, clock, cors)
         self.outbox = outbox
         self._start_schedules()
         self._spawn(self._collect_events, "outbox")
@@ -215,6 +216,7 @@ class LocalStack:
             "",
             f"Local stack ready (data in {self.data_dir})",
             f"  API:     {url}   ({len(self.http.gateway.routes) if self.http else 0} routes from template.yaml)",
+            f"  CORS:    {self._cors_line()}",
             f"  Outbox:  {url}/_local/outbox   (JSON with curl, a page in a browser)",
             '  Token:   make token SUB=clinician-1 NAME="Dr Alice Martin"   (the last line is the token)',
             f'  Try:     curl -H "Authorization: Bearer $(make -s token SUB=c1 NAME=Dr | tail -1)" {url}/invitations',
@@ -227,6 +229,12 @@ class LocalStack:
                 -1, f"  Note: the test clock is {clock.offset():.0f} s ahead (reset it with the Clock command)."
             )
         say("\n".join(lines))
+
+    def _cors_line(self) -> str:
+        cors = self.http.gateway.cors if self.http else None
+        if cors is None:
+            return "off (AllowedOrigins is empty: ALLOWED_ORIGINS=http://localhost:5173 make dev to allow a web app)"
+        return "allowed for " + ", ".join(cors.allow_origins)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -14,6 +14,7 @@ from local.auth import Authorizer, InvalidToken, as_event_claims
 from local.clock import LocalClock, iso
 from local.lambdas import ACCOUNT_ID, REGION, FunctionHost, LocalFunction
 from local.outbox import Outbox, render_html
+from local.template import Cors
 
 
 def _local_error(status: int, code: str, message: str) -> HttpResponse:
@@ -43,6 +44,55 @@ def scheduled_event(function: LocalFunction) -> dict[str, Any]:
     }
 
 
+def allowed_origin(cors: Cors, origin: str) -> str | None:
+    """The Access-Control-Allow-Origin value for this origin, or None when it is not allowed."""
+    for allowed in cors.allow_origins:
+        if allowed == "*":
+            return origin if cors.allow_credentials else "*"
+        if allowed.endswith("*") and origin.lower().startswith(allowed[:-1].lower()):
+            return origin
+        if origin.lower() == allowed.lower():
+            return origin
+    return None
+
+
+def _origin_headers(cors: Cors, origin: str) -> list[tuple[str, str]]:
+    allowed = allowed_origin(cors, origin)
+    if allowed is None:
+        return []
+    headers = [("Access-Control-Allow-Origin", allowed)]
+    if allowed != "*":
+        headers.append(("Vary", "Origin"))
+    if cors.allow_credentials:
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    return headers
+
+
+def preflight_headers(cors: Cors, origin: str) -> list[tuple[str, str]]:
+    """API Gateway's answer to a preflight: the configuration's headers for an allowed origin,
+    none for any other (the browser then refuses the call)."""
+    headers = _origin_headers(cors, origin)
+    if not headers:
+        return []
+    if cors.allow_methods:
+        headers.append(("Access-Control-Allow-Methods", ",".join(cors.allow_methods)))
+    if cors.allow_headers:
+        headers.append(("Access-Control-Allow-Headers", ",".join(cors.allow_headers)))
+    if cors.max_age is not None:
+        headers.append(("Access-Control-Max-Age", str(cors.max_age)))
+    return headers
+
+
+def with_cors_headers(response: HttpResponse, cors: Cors, origin: str) -> HttpResponse:
+    """A cross-origin answer: API Gateway drops the function's own CORS headers and adds the
+    configuration's (Access-Control-Allow-Origin and the exposed headers) for an allowed origin."""
+    kept = [(k, v) for k, v in response.headers if not k.lower().startswith("access-control-")]
+    added = _origin_headers(cors, origin)
+    if added and cors.expose_headers:
+        added.append(("Access-Control-Expose-Headers", ",".join(cors.expose_headers)))
+    return HttpResponse(response.status, kept + added, response.body)
+
+
 @dataclass
 class Outcome:
     response: HttpResponse
@@ -58,8 +108,10 @@ class Gateway:
         authorizer: Authorizer,
         outbox: Outbox,
         clock: LocalClock,
+        cors: Cors | None = None,
     ) -> None:
         self.routes = routes
+        self.cors = cors
         self.host = host
         self.authorizer = authorizer
         self.outbox = outbox
@@ -71,6 +123,17 @@ class Gateway:
     def handle(self, request: HttpRequest) -> Outcome:
         if request.raw_path.startswith("/_local/"):
             return self._local(request)
+        origin = request.header("origin")
+        if self.cors is None or origin is None:
+            return self._api(request)
+        if request.method == "OPTIONS" and request.header("access-control-request-method"):
+            # API Gateway answers a preflight itself, on any path, before routes and authorizer.
+            return Outcome(HttpResponse(204, preflight_headers(self.cors, origin), b""), "OPTIONS (CORS preflight)")
+        outcome = self._api(request)
+        outcome.response = with_cors_headers(outcome.response, self.cors, origin)
+        return outcome
+
+    def _api(self, request: HttpRequest) -> Outcome:
         found = match(self.routes, request.method, request.raw_path)
         if found is None:
             return Outcome(gateway_error(404, "Not Found"), f"{request.method} (no route)")

@@ -15,24 +15,136 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return load_yaml(path.read_text())
 
 
-def resolve(value: Any, refs: dict[str, str]) -> Any:
-    """Resolve the intrinsic functions used in this template (Ref, Fn::Sub, Fn::GetAtt)."""
+class _NoValue:
+    """`Ref: AWS::NoValue`: the property (or list item) is dropped, as CloudFormation drops it."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
+
+
+class Conditions:
+    """The template's `Conditions`, each evaluated on first use against the given parameters."""
+
+    def __init__(self, template: dict[str, Any], refs: dict[str, Any]) -> None:
+        self.definitions: dict[str, Any] = template.get("Conditions") or {}
+        self.refs = refs
+        self._values: dict[str, bool] = {}
+
+    def __getitem__(self, name: str) -> bool:
+        if name not in self._values:
+            if name not in self.definitions:
+                raise KeyError(f"template.yaml has no condition {name}")
+            self._values[name] = bool(resolve(self.definitions[name], self.refs, self))
+        return self._values[name]
+
+
+def resolve(value: Any, refs: dict[str, Any], conditions: Conditions | None = None) -> Any:
+    """Resolve the intrinsic functions used in this template: Ref (AWS::NoValue too), Fn::Sub,
+    Fn::GetAtt, Fn::If and the condition functions (Fn::Equals, Fn::Not, Fn::And, Fn::Or,
+    Condition), Fn::Split, Fn::Join and Fn::Select. Conditions come from the template given to
+    `Conditions` (needed only where Fn::If or Condition appear)."""
     if isinstance(value, dict):
-        if "Ref" in value:
-            return refs[value["Ref"]]
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            for name, replacement in sorted(refs.items(), key=lambda kv: -len(kv[0])):
-                text = text.replace("${" + name + "}", replacement)
-            return text
-        if "Fn::GetAtt" in value:
-            target = value["Fn::GetAtt"]
-            target = target.split(".", 1) if isinstance(target, str) else target
-            return refs[".".join(target)]
-        return {k: resolve(v, refs) for k, v in value.items()}
+        if len(value) == 1:
+            ((name, argument),) = value.items()
+            function = _FUNCTIONS.get(name)
+            if function is not None:
+                return function(argument, refs, conditions)
+        resolved = {k: resolve(v, refs, conditions) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
     if isinstance(value, list):
-        return [resolve(v, refs) for v in value]
+        return [item for item in (resolve(v, refs, conditions) for v in value) if item is not NO_VALUE]
     return value
+
+
+def _ref(name: str, refs: dict[str, Any], _conditions: Conditions | None) -> Any:
+    return NO_VALUE if name == "AWS::NoValue" else refs[name]
+
+
+def _sub(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> str:
+    text, variables = (argument, {}) if isinstance(argument, str) else argument
+    values = {**refs, **{k: resolve(v, refs, conditions) for k, v in variables.items()}}
+    for name, replacement in sorted(values.items(), key=lambda kv: -len(kv[0])):
+        if isinstance(replacement, str | int | float):
+            text = text.replace("${" + name + "}", str(replacement))
+    return str(text)
+
+
+def _get_att(argument: Any, refs: dict[str, Any], _conditions: Conditions | None) -> Any:
+    target = argument.split(".", 1) if isinstance(argument, str) else argument
+    return refs[".".join(target)]
+
+
+def _needs(conditions: Conditions | None) -> Conditions:
+    if conditions is None:
+        raise ValueError("this value uses the template's conditions: pass Conditions(template, refs)")
+    return conditions
+
+
+def _if(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> Any:
+    name, when_true, when_false = argument
+    return resolve(when_true if _needs(conditions)[name] else when_false, refs, conditions)
+
+
+def _condition(name: str, _refs: dict[str, Any], conditions: Conditions | None) -> bool:
+    return _needs(conditions)[name]
+
+
+def _equals(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> bool:
+    left, right = (resolve(v, refs, conditions) for v in argument)
+    return str(left) == str(right) if not isinstance(left, list | dict) else bool(left == right)
+
+
+def _not(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> bool:
+    (inner,) = argument
+    return not resolve(inner, refs, conditions)
+
+
+def _and(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> bool:
+    return all(resolve(v, refs, conditions) for v in argument)
+
+
+def _or(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> bool:
+    return any(resolve(v, refs, conditions) for v in argument)
+
+
+def _split(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> list[str]:
+    delimiter, text = argument
+    return str(resolve(text, refs, conditions)).split(delimiter)
+
+
+def _join(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> str:
+    delimiter, items = argument
+    return str(delimiter).join(str(v) for v in resolve(items, refs, conditions))
+
+
+def _select(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> Any:
+    index, items = argument
+    return resolve(items, refs, conditions)[int(resolve(index, refs, conditions))]
+
+
+_FUNCTIONS: dict[str, Any] = {
+    "Ref": _ref,
+    "Fn::Sub": _sub,
+    "Fn::GetAtt": _get_att,
+    "Fn::If": _if,
+    "Condition": _condition,
+    "Fn::Equals": _equals,
+    "Fn::Not": _not,
+    "Fn::And": _and,
+    "Fn::Or": _or,
+    "Fn::Split": _split,
+    "Fn::Join": _join,
+    "Fn::Select": _select,
+}
+
+
+def is_deployed(template: dict[str, Any], resource: dict[str, Any], refs: dict[str, Any]) -> bool:
+    """False for a resource whose `Condition` is false with these parameters."""
+    condition = resource.get("Condition")
+    return condition is None or Conditions(template, refs)[condition]
 
 
 def table_definition(template: dict[str, Any], logical_id: str = "Table") -> dict[str, Any]:
@@ -84,9 +196,12 @@ def functions(template: dict[str, Any], refs: dict[str, str]) -> list[FunctionSp
     glob = template.get("Globals", {}).get("Function", {})
     global_env = glob.get("Environment", {}).get("Variables", {})
     api_default_auth = _default_authorizer(template)
+    conditions = Conditions(template, refs)
     specs = []
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        if "Condition" in resource and not conditions[resource["Condition"]]:
             continue
         props = resource["Properties"]
         env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
@@ -96,7 +211,7 @@ def functions(template: dict[str, Any], refs: dict[str, str]) -> list[FunctionSp
             code_dir=ROOT / props["CodeUri"],
             module=module,
             handler=handler,
-            environment={k: str(resolve(v, refs)) for k, v in env.items()},
+            environment={k: str(v) for k, v in resolve(env, refs, conditions).items()},
             timeout=int(props.get("Timeout", glob.get("Timeout", 3))),
         )
         for event in props.get("Events", {}).values():
@@ -151,3 +266,48 @@ def jwt_authorizer(template: dict[str, Any]) -> dict[str, Any] | None:
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+@dataclass(frozen=True)
+class Cors:
+    """The HTTP API's CorsConfiguration, resolved: what API Gateway answers browsers with."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+
+def cors_configuration(template: dict[str, Any], refs: dict[str, Any]) -> Cors | None:
+    """The HTTP API's CORS configuration with these parameters (conditions evaluated), or None
+    when it has none (then API Gateway adds no CORS header and answers no preflight)."""
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::HttpApi":
+            continue
+        raw = resource["Properties"].get("CorsConfiguration")
+        if raw is None:
+            return None
+        config = resolve({"value": raw}, refs, Conditions(template, refs)).get("value")
+        if config is None or config is False:
+            return None
+        if config is True:
+            return Cors(allow_origins=("*",))
+
+        return _cors(config)
+    return None
+
+
+def _cors(config: dict[str, Any]) -> Cors:
+    def strings(key: str) -> tuple[str, ...]:
+        return tuple(str(v).strip() for v in config.get(key) or () if str(v).strip())
+
+    return Cors(
+        allow_origins=strings("AllowOrigins"),
+        allow_methods=strings("AllowMethods"),
+        allow_headers=tuple(h.lower() for h in strings("AllowHeaders")),
+        expose_headers=tuple(h.lower() for h in strings("ExposeHeaders")),
+        max_age=int(config["MaxAge"]) if "MaxAge" in config else None,
+        allow_credentials=bool(config.get("AllowCredentials", False)),
+    )

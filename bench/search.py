@@ -8,7 +8,7 @@ from typing import Any
 
 from bench import stack
 from bench.report import Row, check, say
-from bench.stack import Stack, api_event, invitation_item, invoke, name_items, new_invitation
+from bench.stack import Stack, api_event, invitation_item, invitation_key, invoke, name_items, new_invitation
 
 SIZES = (100, 1_000, 10_000)
 TABLE = "invitations-bench-search"
@@ -46,7 +46,7 @@ def _minimum_units(client: Any, prefix: str, ids: list[str]) -> float:
         ExpressionAttributeValues={":pk": {"S": f"NAME#{CLINICIAN}"}, ":prefix": {"S": prefix}},
         ReturnConsumedCapacity="TOTAL",
     )
-    keys = [{"pk": {"S": f"INV#{i}"}, "sk": {"S": "INV"}} for i in ids]
+    keys = [invitation_key(i) for i in ids]
     batch = client.batch_get_item(
         RequestItems={TABLE: {"Keys": keys, "ConsistentRead": True}}, ReturnConsumedCapacity="TOTAL"
     )
@@ -56,7 +56,7 @@ def _minimum_units(client: Any, prefix: str, ids: list[str]) -> float:
 
 
 def run(bench_stack: Stack) -> list[Row]:
-    service = bench_stack.use_table(TABLE)
+    bench_stack.use_table(TABLE)
     client = bench_stack.client
     start = stack.now() - timedelta(days=2)
     matches = [new_invitation(CLINICIAN, f, last, start + timedelta(hours=i)) for i, (f, last) in enumerate(MATCHES)]
@@ -72,12 +72,12 @@ def run(bench_stack: Stack) -> list[Row]:
             event = api_event(
                 "list_invites", "GET", "/invitations", clinician=CLINICIAN, query={"q": q, "limit": str(LIMIT)}
             )
-            answer, usage = invoke(service, "list_invites", event)
+            answer, usage = invoke(bench_stack, "list_invites", event)
             found = json.loads(answer["body"])["items"]
             if answer["statusCode"] != 200 or len(found) != len(MATCHES):
                 raise RuntimeError(f"search {q!r}: {answer['statusCode']}, {len(found)} found")
             read[q].append(usage.items_read)
-            units[q].append(usage.capacity_units)
+            units[q].append(usage.billed_units)
     bound = len(MATCHES) + LIMIT
     rows = []
     for q, what in QUERIES:
@@ -92,7 +92,7 @@ def run(bench_stack: Stack) -> list[Row]:
                 f"items read with {' / '.join(f'{s:,}' for s in SIZES)} invitations; capacity "
                 + " / ".join(f"{u:g}" for u in units[q])
                 + " units",
-                {"sizes": list(SIZES), "items_read": read[q], "capacity_units": units[q], "bound": bound},
+                {"sizes": list(SIZES), "items_read": read[q], "billed_units": units[q], "bound": bound},
             )
         )
     # The one-word search, as a route of the capacity table (same data, largest size).

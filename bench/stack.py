@@ -4,7 +4,6 @@ events and the link secret stubbed (nothing leaves 127.0.0.1)."""
 
 import contextlib
 import copy
-import functools
 import importlib
 import json
 import os
@@ -155,6 +154,35 @@ def quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
+class StubMessenger:
+    """Delivery stubbed: the message is composed by the use case, then kept here, not sent."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+        self.sent += 1
+
+    def send_sms(self, to: str, text: str) -> None:
+        self.sent += 1
+
+
+class StubPublisher:
+    """Events stubbed: counted, not published."""
+
+    def __init__(self) -> None:
+        self.published = 0
+
+    def publish(self, event: Any) -> None:
+        self.published += 1
+
+
+def signer() -> Any:
+    from invitations.tokens import TokenSigner
+
+    return TokenSigner(LINK_SECRET)
+
+
 class Stack:
     """One DynamoDB Local for the whole run; `use_table` rewires the service onto a fresh table."""
 
@@ -168,20 +196,20 @@ class Stack:
         self.table = ""
 
     def use_table(self, name: str) -> Any:
-        """A fresh table, the environment the template gives the functions, and the service as
-        runtime.get_service() builds it, with delivery, events and the link secret stubbed."""
-        from invitations.delivery import InMemoryEvents, InMemoryMessenger
-        from invitations.tokens import TokenSigner
+        """A fresh table, the environment the template gives the functions, and the services as
+        runtime.services() builds them, with delivery, events and the link secret stubbed."""
+        from invitations.tokens import SignedCursors, SignedLinks
 
         os.environ.update(function_env(name, self.endpoint))
         self._runtime.reset()
         create_table(self.client, name)
-        service = self._runtime.get_service()
-        service.messenger = InMemoryMessenger()
-        service.events = InMemoryEvents()
-        service.signer = TokenSigner(LINK_SECRET)
+        services = self._runtime.services()
+        services.messenger = StubMessenger()
+        services.events = StubPublisher()
+        services.links = SignedLinks(signer(), PUBLIC_BASE_URL)
+        services.cursors = SignedCursors(signer())
         self.table = name
-        return service
+        return services
 
     @property
     def client(self) -> Any:
@@ -189,44 +217,54 @@ class Stack:
         return self._runtime.client("dynamodb")
 
     @property
-    def service(self) -> Any:
-        return self._runtime.get_service()
+    def services(self) -> Any:
+        return self._runtime.services()
+
+    @property
+    def usage(self) -> Any:
+        """The cost meter of the table the services use."""
+        return self._runtime.table().usage
+
+    def reset_usage(self) -> Any:
+        from invitations.adapters.dynamo.codec import Usage
+
+        self._runtime.table().usage = Usage()
+        return self._runtime.table().usage
 
 
 # -- items: the service's own mapping, so that seeds and bare calls write what the service writes --
 
-
-@functools.cache
-def repository() -> Any:
-    """Only its item mapping is used (no client): the exact items the service writes."""
-    from invitations.repository import DynamoRepository
-
-    return DynamoRepository(None, "", timedelta(days=90))
-
-
-def dump(item: dict[str, Any]) -> dict[str, Any]:
-    from invitations.repository import _dump
-
-    return _dump(item)
+RETENTION = timedelta(days=90)  # the template's RetentionDays
 
 
 def invitation_item(inv: Any) -> dict[str, Any]:
-    return dump(repository()._invitation_item(inv))
+    from invitations.adapters.dynamo.items import invitation_item as item
+
+    return item(inv, RETENTION)  # type: ignore[no-any-return]
 
 
 def name_items(inv: Any) -> list[dict[str, Any]]:
-    from invitations.repository import _indexed_words
+    from invitations.adapters.dynamo.name_index import entry, indexed_words
 
-    repo = repository()
-    return [repo._name_item(inv, word) for word in sorted(_indexed_words(inv))]
+    return [entry(inv, word, RETENTION) for word in sorted(indexed_words(inv))]
 
 
 def patient_item(patient: Any) -> dict[str, Any]:
-    return dump(repository()._patient_item(patient))
+    from invitations.adapters.dynamo.items import patient_item as item
+
+    return item(patient)  # type: ignore[no-any-return]
 
 
 def invitation_key(invitation_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": "INV"}}
+    from invitations.adapters.dynamo.items import invitation_key as key
+
+    return key(invitation_id)  # type: ignore[no-any-return]
+
+
+def patient_key(patient_id: str) -> dict[str, Any]:
+    from invitations.adapters.dynamo.items import patient_key as key
+
+    return key(patient_id)  # type: ignore[no-any-return]
 
 
 def new_invitation(
@@ -241,12 +279,13 @@ def new_invitation(
     validity: timedelta = timedelta(days=14),
 ) -> Any:
     """A pending invitation as the service creates it (random id), delivered."""
-    from invitations.domain import Contact, DeliveryOutcome, Rules, create_invitation
+    from invitations.domain.invitation import Contact, DeliveryOutcome, create
+    from invitations.domain.rules import Rules
 
     contact = Contact(
         first, last, email or (None if phone else f"{first[:1]}.{last}@example.org".lower()), phone, locale
     )
-    inv = create_invitation(contact, clinician, CLINICIAN_NAME, sent_at, Rules(validity=validity))
+    inv = create(contact, clinician, CLINICIAN_NAME, sent_at, Rules(validity=validity))
     return replace(inv, delivery=DeliveryOutcome("sent", sent_at))
 
 
@@ -272,11 +311,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def invoke(service: Any, function: str, event: dict[str, Any], remaining_ms: int = 300_000) -> tuple[Any, Any]:
+def invoke(bench_stack: Stack, function: str, event: dict[str, Any], remaining_ms: int = 300_000) -> tuple[Any, Any]:
     """One call of a function's handler; returns (its answer, the DynamoDB usage it reported)."""
-    from invitations.repository import Usage
-
-    service.repo.usage = Usage()
+    usage = bench_stack.reset_usage()
     with quiet_stdout():
         answer = handler(function)(event, LambdaContext(remaining_ms))
-    return answer, service.repo.usage
+    return answer, usage

@@ -1,7 +1,9 @@
 """`make token SUB=<id> NAME="<name>"`: a bearer token for that clinician, signed with the local
-key that the dev server checks. The token is the last line of the output."""
+key that the dev server checks. The token alone goes to standard output (its last line), the
+note about it to standard error: `TOKEN=$(make -s token SUB=... NAME=...)` needs nothing stripped."""
 
 import argparse
+import sys
 
 from local import auth
 from local.paths import data_dir
@@ -17,7 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.sub.strip() or not args.name.strip():
         parser.error("SUB and NAME must not be empty, e.g. make token SUB=clinician-1 NAME='Dr Alice Martin'")
     token = auth.mint(data_dir(args.data_dir), args.sub, args.name, int(args.hours * 3600))
-    print(f"# Bearer token for {args.sub}, valid {args.hours:g} h: send it as 'Authorization: Bearer <token>'")
+    note = f"# Bearer token for {args.sub}, valid {args.hours:g} h: send it as 'Authorization: Bearer <token>'"
+    print(note, file=sys.stderr)
     print(token)
 
 

@@ -1,6 +1,7 @@
 """Reads template.yaml (with a CloudFormation-aware YAML loader) into what local runs need:
 the table's definition, and each function's code, handler, environment and routes."""
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,7 @@ def is_deployed(template: dict[str, Any], resource: dict[str, Any], refs: dict[s
 
 
 def table_definition(template: dict[str, Any], logical_id: str = "Table") -> dict[str, Any]:
-    """create_table arguments for the template's table (keys, indexes, billing), plus its TTL."""
+    """create_table arguments for the template's table (keys, indexes, billing, stream)."""
     props = template["Resources"][logical_id]["Properties"]
     definition: dict[str, Any] = {
         "AttributeDefinitions": [dict(a) for a in props["AttributeDefinitions"]],
@@ -164,6 +165,9 @@ def table_definition(template: dict[str, Any], logical_id: str = "Table") -> dic
             }
             for g in props["GlobalSecondaryIndexes"]
         ]
+    if props.get("StreamSpecification"):
+        stream = props["StreamSpecification"]
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     return definition
 
 
@@ -180,6 +184,20 @@ class Route:
 
 
 @dataclass
+class StreamSource:
+    """A function's DynamoDB stream event source mapping, as Lambda would run it."""
+
+    table: str  # the logical id of the table whose stream it reads
+    starting_position: str
+    batch_size: int
+    filters: list[dict[str, Any]]  # FilterCriteria patterns (any one lets a record through)
+    report_item_failures: bool
+    bisect_on_error: bool
+    max_retries: int  # -1: until the record expires
+    on_failure: str | None  # the logical id of the on-failure destination (an SQS queue)
+
+
+@dataclass
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -189,6 +207,28 @@ class FunctionSpec:
     timeout: int
     routes: list[Route] = field(default_factory=list)
     schedules: list[str] = field(default_factory=list)
+    streams: list[StreamSource] = field(default_factory=list)
+
+
+def _stream_source(props: dict[str, Any]) -> StreamSource:
+    stream = props["Stream"]
+    target = stream["Fn::GetAtt"] if isinstance(stream, dict) else stream
+    table = (target.split(".") if isinstance(target, str) else target)[0]
+    destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    queue = None
+    if isinstance(destination, dict) and "Fn::GetAtt" in destination:
+        found = destination["Fn::GetAtt"]
+        queue = (found.split(".") if isinstance(found, str) else found)[0]
+    return StreamSource(
+        table=table,
+        starting_position=props["StartingPosition"],
+        batch_size=int(props.get("BatchSize", 100)),
+        filters=[json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])],
+        report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+        max_retries=int(props.get("MaximumRetryAttempts", -1)),
+        on_failure=queue,
+    )
 
 
 def functions(template: dict[str, Any], refs: dict[str, str]) -> list[FunctionSpec]:
@@ -221,6 +261,8 @@ def functions(template: dict[str, Any], refs: dict[str, str]) -> list[FunctionSp
                 spec.routes.append(Route(eprops["Method"].upper(), eprops["Path"], authorizer not in (None, "NONE")))
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 spec.schedules.append(eprops.get("Schedule") or eprops.get("ScheduleExpression"))
+            elif event["Type"] == "DynamoDB":
+                spec.streams.append(_stream_source(eprops))
         specs.append(spec)
     return specs
 

@@ -2,14 +2,17 @@
 The unit of work keeps DynamoDB's promise: a commit applies everything or nothing, each entity
 only if its stored revision is still the one it was read at."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from invitations.domain import history
 from invitations.domain.errors import ConcurrentChange
 from invitations.domain.events import DomainEvent
+from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation, sent_key
+from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
 from invitations.domain.rules import Rules
 from invitations.ports import DeliveryFailed
@@ -36,32 +39,39 @@ class FrozenClock:
 
 @dataclass
 class Store:
-    """What the table would hold: entities by id, with their revision."""
+    """What the table would hold: entities by key, with their revision."""
 
-    invitations: dict[str, Invitation] = field(default_factory=dict)
-    patients: dict[str, Patient] = field(default_factory=dict)
+    invitations: dict[Any, Invitation] = field(default_factory=dict)
+    patients: dict[Any, Patient] = field(default_factory=dict)
+    outbox: dict[Any, OutboxEntry] = field(default_factory=dict)  # by (invitation id, event id)
+    history: list[HistoryEntry] = field(default_factory=list)
     commits: int = 0  # successful commits that wrote something
     writes: list[int] = field(default_factory=list)  # items written by each such commit
     lose_next: int = 0  # the next N commits lose a race (as if another writer came first)
     reads: int = 0
 
 
-class _Entities[E: (Invitation, Patient)]:
-    def __init__(self, stored: dict[str, E], staged: list[tuple[str, Any, int | None]], kind: str, store: Store):
+def _key(entity: Any) -> Any:
+    return (entity.invitation_id, entity.event_id) if isinstance(entity, OutboxEntry) else entity.id
+
+
+class _Entities[E: (Invitation, Patient, OutboxEntry)]:
+    def __init__(self, stored: dict[Any, E], staged: list[tuple[str, Any, int | None]], kind: str, store: Store):
         self._stored = stored
         self._staged = staged
         self._kind = kind
         self._store = store
-        self._known: dict[str, E] = {}
+        self._known: dict[Any, E] = {}
 
     def known(self, entity: E) -> None:
-        self._known[entity.id] = entity
+        self._known[_key(entity)] = entity
 
-    def get(self, entity_id: str) -> E | None:
-        if entity_id in self._known:
-            return self._known[entity_id]
+    def get(self, *key: str) -> E | None:
+        found = key[0] if len(key) == 1 else key
+        if found in self._known:
+            return self._known[found]
         self._store.reads += 1
-        return self._stored.get(entity_id)
+        return self._stored.get(found)
 
     def add(self, entity: E) -> None:
         self._staged.append((self._kind, entity, None))
@@ -77,11 +87,21 @@ class FakeUnitOfWork:
         self._store = store
         self._staged: list[tuple[str, Any, int | None]] = []
         self._events: list[DomainEvent] = []
+        self._history: list[HistoryEntry] = []
         self.invitations: _Entities[Invitation] = _Entities(store.invitations, self._staged, "invitations", store)
         self.patients: _Entities[Patient] = _Entities(store.patients, self._staged, "patients", store)
+        self.outbox: _Entities[OutboxEntry] = _Entities(store.outbox, self._staged, "outbox", store)
 
     def raise_event(self, event: DomainEvent) -> None:
         self._events.append(event)
+        entry = OutboxEntry(
+            event.invitation_id, event.event_id, event.type, event.detail(), event.occurred_at, event.message
+        )
+        self.outbox.add(entry)
+        self.record(history.of_event(event))
+
+    def record(self, entry: HistoryEntry) -> None:
+        self._history.append(entry)
 
     def commit(self) -> list[DomainEvent]:
         if self._staged:
@@ -89,15 +109,17 @@ class FakeUnitOfWork:
                 self._store.lose_next -= 1
                 raise ConcurrentChange()
             for kind, entity, previous_rev in self._staged:
-                current = getattr(self._store, kind).get(entity.id)
+                current = getattr(self._store, kind).get(_key(entity))
                 if (current is None) != (previous_rev is None) or (current and current.rev != previous_rev):
                     raise ConcurrentChange()
             for kind, entity, _ in self._staged:
-                getattr(self._store, kind)[entity.id] = entity
+                getattr(self._store, kind)[_key(entity)] = entity
+            self._store.history.extend(self._history)
             self._store.commits += 1
-            self._store.writes.append(len(self._staged))
+            self._store.writes.append(len(self._staged) + len(self._history))
         events, self._events = self._events, []
         self._staged.clear()
+        self._history.clear()
         return events
 
 
@@ -148,44 +170,64 @@ class FakeQueries:
             key=lambda inv: inv.expires_at,
         )
 
+    def history(self, invitation_id: str) -> list[HistoryEntry]:
+        found = [e for e in self._store.history if e.invitation_id == invitation_id]
+        return sorted(found, key=lambda e: e.at)  # stable: entries of one moment keep their order
+
+    def undone_outbox(self, created_before: datetime) -> Iterator[tuple[str, str]]:
+        undone = [e for e in self._store.outbox.values() if not e.done and e.created_at < created_before]
+        for entry in sorted(undone, key=lambda e: e.created_at):
+            yield entry.invitation_id, entry.event_id
+
 
 @dataclass
 class FakeMessenger:
     emails: list[dict[str, str]] = field(default_factory=list)
     sms: list[dict[str, str]] = field(default_factory=list)
-    fail_with: str | None = None
+    fail_with: str | None = None  # every send fails with this reason
+    fail_next: int = 0  # the next N sends fail (transiently, unless `permanent`)
+    permanent: bool = False
+
+    def _refuse(self) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise DeliveryFailed(self.fail_with or "email not sent: Throttling", self.permanent)
+        if self.fail_with:
+            raise DeliveryFailed(self.fail_with, self.permanent)
 
     def send_email(self, to: str, subject: str, text: str, html: str) -> None:
-        if self.fail_with:
-            raise DeliveryFailed(self.fail_with)
+        self._refuse()
         self.emails.append({"to": to, "subject": subject, "text": text, "html": html})
 
     def send_sms(self, to: str, text: str) -> None:
-        if self.fail_with:
-            raise DeliveryFailed(self.fail_with)
+        self._refuse()
         self.sms.append({"to": to, "text": text})
 
 
 @dataclass
 class FakePublisher:
-    published: list[DomainEvent] = field(default_factory=list)
-    fail: bool = False
+    published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    fail_next: int = 0
 
-    def publish(self, event: DomainEvent) -> None:
-        if self.fail:
+    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
             raise DeliveryFailed("event not published: ThrottlingException")
-        self.published.append(event)
+        self.published.append((detail_type, dict(detail)))
 
     def types(self) -> list[str]:
-        return [e.type for e in self.published]
+        return [detail_type for detail_type, _ in self.published]
+
+    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        return [detail for t, detail in self.published if t == detail_type]
 
 
 @dataclass
 class FakeCounter:
     counts: dict[str, int] = field(default_factory=dict)
 
-    def count(self, name: str) -> None:
-        self.counts[name] = self.counts.get(name, 0) + 1
+    def count(self, name: str, value: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
 
 
 @dataclass
@@ -198,6 +240,20 @@ class World:
     counter: FakeCounter
     clock: FrozenClock
     services: Services
+
+    def run_outbox(self, passes: int = 1) -> int:
+        """What the stream does: dispatch each entry not done, oldest first, `passes` times over
+        (a failed one is tried again on the next pass). Returns the entries left undone."""
+        from invitations.use_cases.dispatch import RetryLater, dispatch
+
+        for _ in range(passes):
+            undone = sorted((e for e in self.store.outbox.values() if not e.done), key=lambda e: e.created_at)
+            for entry in undone:
+                try:
+                    dispatch(self.services, entry.invitation_id, entry.event_id)
+                except RetryLater:
+                    continue
+        return sum(1 for e in self.store.outbox.values() if not e.done)
 
 
 def world(rules: Rules | None = None, secret: bytes = b"unit-test-secret") -> World:

@@ -2,21 +2,26 @@
 real-shaped API Gateway HTTP API (payload 2.0) events taken from events/."""
 
 import copy
+import functools
 import importlib
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import boto3
 
+from local.streams import EventSourceMapping, ShardReader
 from local.template import functions, load_template, table_definition, ttl_attribute
 from tests.privacy import remember, remember_payload
 
 ROOT = Path(__file__).resolve().parent.parent
+FAILURE_QUEUE = "DispatchFailureQueue"  # the stream's on-failure destination
 EVENTS = ROOT / "events"
 TEMPLATE = load_template()
 
@@ -60,17 +65,88 @@ def create_stack(table_name: str) -> dict[str, str]:
     events.put_targets(Rule="record", EventBusName=ENV["EVENT_BUS_NAME"], Targets=[{"Id": "q", "Arn": queue_arn}])
     boto3.client("secretsmanager").create_secret(Name=ENV["LINK_SECRET_ID"], SecretString=uuid.uuid4().hex * 2)
     boto3.client("ses").verify_email_identity(EmailAddress=ENV["SENDER_EMAIL"])
+    sqs.create_queue(QueueName=FAILURE_QUEUE)
     return {"bus_arn": bus_arn, "queue_url": queue_url}
+
+
+def _lambda_shaped(record: dict[str, Any]) -> dict[str, Any]:
+    """moto's stream record as Lambda delivers it (the creation time in epoch seconds)."""
+    shaped = copy.deepcopy(record)
+    created = shaped["dynamodb"].get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        shaped["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+    shaped["awsRegion"] = ENV["AWS_DEFAULT_REGION"]
+    return shaped
+
+
+def _to_failure_queue(info: dict[str, Any]) -> None:
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=FAILURE_QUEUE)["QueueUrl"], MessageBody=json.dumps(info))
+
+
+@functools.cache
+def _dispatch_mapping(stream_arn: str) -> EventSourceMapping:
+    [(function, source)] = [(spec, s) for spec in functions(TEMPLATE, refs=_FAKE_REFS) for s in spec.streams]
+    invoke = lambda event: handler_of(function.code_dir.name)(event, FakeContext())  # noqa: E731
+    return EventSourceMapping(source, stream_arn, invoke, on_failure=_to_failure_queue)
+
+
+def failed_batches() -> list[dict[str, Any]]:
+    """What the stream's on-failure destination received (positions of batches given up on)."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=FAILURE_QUEUE)["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+class MotoStream:
+    """The table's stream as moto records it in this process, handed to the dispatch function the
+    way template.yaml's event source mapping says (what Lambda does on AWS)."""
+
+    def drain(self) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][ENV["AWS_DEFAULT_REGION"]].tables.get(os.environ["TABLE_NAME"])
+        if table is None or table.stream_shard is None:
+            return
+        shard = table.stream_shard
+        mapping = _dispatch_mapping(table.describe(base_key="Table")["Table"]["LatestStreamArn"])
+        # How far this shard was handed over is kept on it: a new mock_aws() has a new shard.
+        while len(shard.items) > getattr(shard, "handed_over", 0):  # dispatching may store new entries
+            start = getattr(shard, "handed_over", 0)
+            shard.handed_over = len(shard.items)
+            mapping.process([_lambda_shaped(item.to_json()) for item in shard.items[start:]])
+
+
+class LocalStream:
+    """The table's stream as DynamoDB Local serves it (the Streams API), handed over the same way."""
+
+    def __init__(self, endpoint: str, table_name: str) -> None:
+        client = boto3.client("dynamodb", endpoint_url=endpoint)
+        stream_arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self._reader = ShardReader(boto3.client("dynamodbstreams", endpoint_url=endpoint), stream_arn)
+        self._mapping = _dispatch_mapping(stream_arn)
+
+    def drain(self) -> None:
+        while records := self._reader.read():
+            self._mapping.process(records)
+            self._reader.done_with(records)
+
+
+STREAM: MotoStream | LocalStream = MotoStream()
 
 
 @dataclass
 class Recorder:
-    """What the stack sent: emails (SES), SMS (SNS) and events (EventBridge), oldest first."""
+    """What the stack sent: emails (SES), SMS (SNS) and events (EventBridge), oldest first. The
+    table's stream is drained first: what the dispatcher would have sent by then."""
 
     queue_url: str
     _events: list[dict[str, Any]] = field(default_factory=list)
 
     def emails(self) -> list[dict[str, Any]]:
+        STREAM.drain()
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
@@ -80,6 +156,7 @@ class Recorder:
         ]
 
     def sms(self) -> list[dict[str, Any]]:
+        STREAM.drain()
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.sns.models import sns_backends
 
@@ -87,6 +164,7 @@ class Recorder:
         return [{"to": phone, "text": text} for phone, text, *_ in messages.values()]
 
     def events(self, detail_type: str | None = None) -> list[dict[str, Any]]:
+        STREAM.drain()
         sqs = boto3.client("sqs")
         while True:
             batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
@@ -149,6 +227,8 @@ _FAKE_REFS = {
         "SmsSenderId",
         "ValidityDays",
         "RetentionDays",
+        "DispatchFailureQueue",
+        "SweepOutboxFailureQueue",
     ]
 }
 ROUTES = _route_table()
@@ -211,6 +291,7 @@ def call(
         event["requestContext"].pop("authorizer", None)
     remember_payload(body)
     result = handler_of(function)(event, FakeContext())
+    STREAM.drain()  # as the stream would, within moments: the dispatcher's work is done on return
     answer = Answer(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
     if answer.headers.get("Content-Type", "").startswith("application/json") and answer.text:
         remember_payload(answer.json)

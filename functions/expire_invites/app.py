@@ -5,12 +5,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invitations import runtime
+from invitations import runtime, snapstart
 from invitations.observability import logger, metrics
 from invitations.use_cases import expiry
 
 # Stop with this much time left, so the run ends cleanly; the next run picks up the rest.
 SAFETY_MARGIN_MS = 10_000
+
+
+snapstart.register()  # SnapStart's runtime hooks, when it is on (nothing runs otherwise)
 
 
 @logger.inject_lambda_context

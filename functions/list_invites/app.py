@@ -1,4 +1,4 @@
-"""GET /invitations (list, search, filter) and GET /invitations/{id}: read-only."""
+"""GET /invitations (list, search, filter), GET /invitations/{id} and its history: read-only."""
 
 from typing import Annotated
 
@@ -6,8 +6,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from invitations import read_model, runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
-from invitations.http.presenters import invitation_out, invitation_page
-from invitations.models import InvitationOut, InvitationPage, Status
+from invitations.http.presenters import history_out, invitation_out, invitation_page
+from invitations.models import History, InvitationOut, InvitationPage, Status
 from invitations.use_cases import managing
 
 router = Router()
@@ -38,6 +38,16 @@ def get_invitation(invitation_id: str):  # the Response is documented by `respon
     services = runtime.services()
     invitation = managing.get(services, current_clinician(router), invitation_id)
     return json_response(200, invitation_out(invitation, services.clock.now(), services.links))
+
+
+@router.get(
+    "/invitations/<invitation_id>/history",
+    summary="Every change and delivery outcome of the invitation, oldest first",
+    responses=responses(200, History, "The invitation's history", 401, 404, 422),
+)
+def get_history(invitation_id: str):  # the Response is documented by `responses=`
+    entries = managing.history(runtime.services(), current_clinician(router), invitation_id)
+    return json_response(200, history_out(entries))
 
 
 app = build_app(router)

@@ -59,7 +59,8 @@ def _items_of(invitation_id: str) -> dict[str, dict]:
     return {
         item["pk"] if item["pk"].startswith("INV#") else item["sk"]: item
         for item in items
-        if item["pk"] == f"INV#{invitation_id}" or item.get("invitation_id") == invitation_id
+        if (item["pk"], item["sk"]) == (f"INV#{invitation_id}", "INV")
+        or (item["pk"].startswith("NAME#") and item.get("invitation_id") == invitation_id)
     }
 
 

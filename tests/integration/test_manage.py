@@ -8,9 +8,10 @@ JEANNE = {"first_name": "Jeanne", "last_name": "Rivière", "email": "jeanne.r@ex
 
 
 def sent(body=JEANNE):
+    """The invitation as read once its message is out (the stream has been drained)."""
     answer = call("POST", "/invitations", body)
     assert answer.status == 201, answer.text
-    return answer.json
+    return call("GET", f"/invitations/{answer.json['id']}").json
 
 
 def accepted():

@@ -44,6 +44,7 @@ def local_stack(aws_env, monkeypatch, dynamodb_local, clock) -> Iterator[support
     with mock_aws():
         created = support.create_stack(table)
         runtime.services().clock = clock
+        monkeypatch.setattr(support, "STREAM", support.LocalStream(dynamodb_local.endpoint, table))
         yield support.Recorder(created["queue_url"])
 
 

@@ -88,7 +88,11 @@ def _run_group(group: int, modules: list[str]) -> list[Mutant]:
             spec = item.mutations[0]
             outcome = result.test_outcome.value if result.test_outcome else result.worker_outcome.value
             module = str(spec.module_path).removeprefix(f"{LAYER}/")
-            found.append(Mutant(module, spec.start_pos[0], spec.operator_name, spec.occurrence, spec.definition_name or "", outcome))
+            found.append(
+                Mutant(
+                    module, spec.start_pos[0], spec.operator_name, spec.occurrence, spec.definition_name or "", outcome
+                )
+            )
     shutil.rmtree(work, ignore_errors=True)
     return found
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from invitations import read_model
+from invitations.domain import outbox
 from invitations.domain.errors import (
     Busy,
     InvalidCursor,
@@ -16,7 +17,7 @@ from invitations.domain.errors import (
     TooManySends,
 )
 from invitations.domain.invitation import Contact
-from invitations.use_cases import expiry, managing, patient_link, patients, sending
+from invitations.use_cases import dispatch, expiry, managing, patient_link, patients, sending
 from invitations.use_cases.base import ATTEMPTS, Clinician
 from tests.fakes import BASE_URL, World, world
 
@@ -38,69 +39,141 @@ def token(w: World, inv) -> str:
 # -- sending -----------------------------------------------------------------------------------
 
 
-def test_send_by_email_stores_sends_the_link_and_publishes(w):
+def test_send_stores_the_invitation_its_event_and_history_in_one_commit_and_calls_no_provider(w):
     inv = sending.send(w.services, ALICE, HELENE)
-    assert w.store.invitations[inv.id] == inv and inv.delivery.status == "sent"
+    assert w.store.invitations[inv.id] == inv and inv.delivery.status == "queued"
+    assert w.store.commits == 1 and not w.messenger.emails and not w.publisher.published
+    [entry] = w.store.outbox.values()
+    assert entry.event_type == "InvitationSent" and entry.message is not None
+    assert (entry.message.channel, entry.message.link_version) == ("email", 1)
+    assert "helene" not in str(entry).lower() and "/i/" not in str(entry)  # ids only, never the link
+    assert [h.type for h in w.store.history] == ["sent"] and w.store.history[0].actor == ALICE.actor
+    assert w.counter.counts == {"InvitationsSent": 1}
+
+
+def test_dispatch_sends_the_link_records_it_and_publishes_the_event(w):
+    inv = sending.send(w.services, ALICE, HELENE)
+    assert w.run_outbox() == 0
     [mail] = w.messenger.emails
     assert mail["to"] == "helene@example.org" and w.services.links.url(inv.id, 1) in mail["text"]
     assert "Dr Alice Martin" in mail["subject"] and not w.messenger.sms
-    [event] = w.publisher.published
-    assert event.type == "InvitationSent" and event.invitation_id == inv.id and event.link_version == 1
-    assert (event.actor.kind, event.actor.id) == ("clinician", ALICE.id)
-    detail = event.detail()
-    assert detail["delivery_status"] == "sent" and detail["channel"] == "email" and detail["event_id"]
-    assert w.counter.counts == {"InvitationsSent": 1}
+    assert w.store.invitations[inv.id].delivery.status == "sent"
+    [detail] = w.publisher.of_type("InvitationSent")
+    assert detail["invitation_id"] == inv.id and detail["link_version"] == 1 and detail["event_id"]
+    assert detail["actor"] == {"kind": "clinician", "id": ALICE.id} and detail["delivery_status"] == "queued"
+    assert [h.type for h in w.store.history] == ["sent", "dispatched"]
 
 
 def test_send_by_sms_when_there_is_no_address(w):
     inv = sending.send(w.services, ALICE, MARC)
+    w.run_outbox()
     [sms] = w.messenger.sms
     assert sms["to"] == "+33612345678" and w.services.links.url(inv.id, 1) in sms["text"]
     assert inv.channel == "sms" and not w.messenger.emails
 
 
-def test_a_failed_delivery_keeps_the_invitation_with_the_reason(w):
+def test_a_transient_refusal_is_retried_and_the_message_goes_once(w):
+    w.messenger.fail_next = 3
+    inv = sending.send(w.services, ALICE, HELENE)
+    assert w.run_outbox(passes=3) == 1  # still refused three times
+    assert w.store.invitations[inv.id].delivery.status == "queued" and not w.publisher.published
+    assert w.run_outbox() == 0
+    assert len(w.messenger.emails) == 1 and w.store.invitations[inv.id].delivery.status == "sent"
+    assert len(w.publisher.of_type("InvitationSent")) == 1
+
+
+def test_a_permanent_refusal_is_recorded_failed_at_once(w):
+    w.messenger.fail_with, w.messenger.permanent = "email not sent: MessageRejected", True
+    inv = sending.send(w.services, ALICE, HELENE)
+    assert w.run_outbox() == 0
+    stored = w.store.invitations[inv.id]
+    assert stored.delivery.status == "failed" and stored.delivery.detail == "email not sent: MessageRejected"
+    assert w.counter.counts["DeliveryFailures"] == 1
+    assert [h.type for h in w.store.history] == ["sent", "failed"]
+    assert w.publisher.types() == ["InvitationSent"]  # the event still goes out
+
+
+def test_retries_run_out_then_the_message_is_failed(w):
     w.messenger.fail_with = "email not sent: Throttling"
     inv = sending.send(w.services, ALICE, HELENE)
+    assert w.run_outbox(passes=outbox.MAX_DELIVERY_ATTEMPTS - 1) == 1
+    assert w.store.invitations[inv.id].delivery.status == "queued"
+    assert w.run_outbox() == 0
     assert w.store.invitations[inv.id].delivery.status == "failed"
-    assert inv.delivery.detail == "email not sent: Throttling"
-    assert w.counter.counts["DeliveryFailures"] == 1
-    assert w.publisher.published[0].detail()["delivery_status"] == "failed"
 
 
-def test_a_stale_links_outcome_is_not_recorded(w):
-    """The contact is corrected while the resent link's message is on its way: the correction's
-    `not_sent` stays, the old link's `sent` goes nowhere."""
+def test_a_failing_bus_delays_the_event_but_never_sends_the_message_twice(w):
+    w.publisher.fail_next = 4
+    inv = sending.send(w.services, ALICE, HELENE)
+    assert w.run_outbox(passes=4) == 1
+    assert w.run_outbox() == 0
+    assert len(w.messenger.emails) == 1 and len(w.publisher.of_type("InvitationSent")) == 1
+    assert w.counter.counts["EventPublishFailures"] == 4
+    assert w.store.invitations[inv.id].delivery.status == "sent"
+
+
+def test_dispatching_a_done_entry_again_does_nothing(w):
+    sending.send(w.services, ALICE, HELENE)
+    w.run_outbox()
+    [entry] = w.store.outbox.values()
+    dispatch.dispatch(w.services, entry.invitation_id, entry.event_id)
+    dispatch.dispatch(w.services, entry.invitation_id, "f" * 32)  # unknown: nothing either
+    assert len(w.messenger.emails) == 1 and len(w.publisher.published) == 1
+    assert entry.done and entry.done_at == w.clock.now()
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (lambda w, i: managing.correct(w.services, ALICE, i, {"email": "autre@example.org"}), "link replaced"),
+        (lambda w, i: managing.delete(w.services, ALICE, i), "invitation deleted"),
+        (lambda w, i: sending.resend(w.services, ALICE, i), "link replaced"),
+    ],
+)
+def test_a_message_made_stale_before_its_turn_is_not_sent(w, change, reason):
+    inv = sending.send(w.services, ALICE, HELENE)
+    change(w, inv.id)
+    w.run_outbox()
+    first = [e for e in w.store.history if e.type == "not_sent"]
+    assert len(first) == 1 and first[0].detail == reason
+    assert all(w.services.links.url(inv.id, 1) not in mail["text"] for mail in w.messenger.emails)
+
+
+def test_an_accepted_invitations_message_is_not_sent(w):
+    inv = sending.send(w.services, ALICE, HELENE)
+    patient_link.accept(w.services, token(w, inv))
+    w.run_outbox()
+    assert not w.messenger.emails and w.publisher.types() == ["InvitationSent", "InvitationAccepted"]
+
+
+def test_an_outcome_for_a_replaced_link_changes_nothing(w):
+    """The message was sent, then the link replaced before its outcome was recorded: the newer
+    link's `not_sent` stays."""
     inv = sending.send(w.services, ALICE, HELENE)
     original = w.messenger.send_email
 
     def correct_meanwhile(*args):
-        managing.correct(w.services, ALICE, inv.id, {"email": "autre@example.org"})
         original(*args)
+        managing.correct(w.services, ALICE, inv.id, {"email": "autre@example.org"})
 
     w.messenger.send_email = correct_meanwhile  # type: ignore[method-assign]
-    sending.resend(w.services, ALICE, inv.id)
+    w.run_outbox()
     stored = w.store.invitations[inv.id]
-    assert stored.link_version == 3 and stored.delivery.status == "not_sent"
-
-
-def test_an_outcome_for_a_replaced_link_changes_nothing(w):
-    inv = sending.send(w.services, ALICE, HELENE)
-    corrected = managing.correct(w.services, ALICE, inv.id, {"email": "autre@example.org"})
-    assert corrected.delivery.status == "not_sent"
-    commits = w.store.commits
-    sending.deliver(w.services, inv, ALICE.actor)  # the old link's message, late
-    assert w.store.invitations[inv.id].delivery.status == "not_sent"
-    assert w.store.commits == commits  # nothing written
+    assert stored.link_version == 2 and stored.delivery.status == "not_sent"
+    assert [h.type for h in w.store.history] == ["sent", "corrected", "dispatched"]
 
 
 def test_resend_gives_a_new_link_and_a_message_on_the_current_channel(w):
     inv = sending.send(w.services, ALICE, HELENE)
+    w.run_outbox()
     w.clock.advance(days=20)
     again = sending.resend(w.services, ALICE, inv.id)
     assert again.link_version == 2 and again.send_count == 2 and again.status_at(w.clock.now()) == "pending"
+    assert again.delivery.status == "queued"
+    w.run_outbox()
     assert w.services.links.url(inv.id, 2) in w.messenger.emails[-1]["text"]
     assert w.publisher.types() == ["InvitationSent", "InvitationSent"]
+    assert [h.type for h in w.store.history] == ["sent", "dispatched", "resent", "dispatched"]
 
 
 def test_resend_respects_the_send_limit_and_ownership(w):
@@ -111,7 +184,40 @@ def test_resend_respects_the_send_limit_and_ownership(w):
         sending.resend(w.services, ALICE, inv.id)
     with pytest.raises(TooManySends):
         sending.resend(w.services, ALICE, inv.id)
-    assert len(w.messenger.emails) == 5
+    w.run_outbox()
+    assert len(w.messenger.emails) == 1  # only the current link's message: the older ones were stale
+
+
+def test_the_sweeper_dispatches_what_the_stream_left_and_counts_it(w):
+    inv = sending.send(w.services, ALICE, HELENE)
+    assert dispatch.sweep(w.services, lambda: True) == (0, 0)  # too recent: the stream's turn
+    w.clock.advance(minutes=10)
+    w.publisher.fail_next = 1
+    assert dispatch.sweep(w.services, lambda: True) == (1, 0)
+    assert dispatch.sweep(w.services, lambda: True) == (1, 1)
+    assert w.counter.counts["OutboxUndone"] == 2
+    assert len(w.messenger.emails) == 1 and w.store.invitations[inv.id].delivery.status == "sent"
+    assert dispatch.sweep(w.services, lambda: True) == (0, 0)
+
+
+def test_history_is_the_owners_oldest_first_without_patient_data(w):
+    inv = sending.send(w.services, ALICE, HELENE)
+    w.clock.advance(minutes=1)
+    w.run_outbox()
+    w.clock.advance(minutes=1)
+    managing.correct(w.services, ALICE, inv.id, {"first_name": "Léa", "email": "lea@example.org"})
+    w.clock.advance(minutes=1)
+    sending.resend(w.services, ALICE, inv.id)
+    w.run_outbox()
+    entries = managing.history(w.services, ALICE, inv.id)
+    assert [e.type for e in entries] == ["sent", "dispatched", "corrected", "resent", "dispatched"]
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+    assert entries[2].detail == "email, first_name" and entries[2].actor == ALICE.actor
+    assert entries[1].actor.kind == "system" and entries[1].channel == "email"
+    text = str(entries).lower()
+    assert "lea@" not in text and "léa" not in text and "helene" not in text and "/i/" not in text
+    with pytest.raises(NotFound):
+        managing.history(w.services, BOB, inv.id)
 
 
 # -- managing ----------------------------------------------------------------------------------
@@ -126,9 +232,12 @@ def test_get_is_the_owners_only(w):
 
 def test_correct_stores_and_sends_nothing(w):
     inv = sending.send(w.services, ALICE, HELENE)
+    w.run_outbox()
     corrected = managing.correct(w.services, ALICE, inv.id, {"last_name": "Durand"})
     assert w.store.invitations[inv.id].last_name == "Durand" == corrected.last_name
-    assert len(w.messenger.emails) == 1 and w.publisher.types() == ["InvitationSent"]
+    w.run_outbox()
+    assert len(w.messenger.emails) == 1 and w.publisher.types() == ["InvitationSent", "InvitationCorrected"]
+    assert w.publisher.of_type("InvitationCorrected")[0]["fields"] == ["last_name"]
     with pytest.raises(NotFound):
         managing.correct(w.services, BOB, inv.id, {"last_name": "X"})
 
@@ -139,8 +248,9 @@ def test_delete_kills_the_link_and_publishes_once(w):
         managing.delete(w.services, BOB, inv.id)
     managing.delete(w.services, ALICE, inv.id)
     assert w.store.invitations[inv.id].stored_status == "deleted"
-    event = w.publisher.published[-1]
-    assert event.type == "InvitationDeleted" and event.actor.id == ALICE.id
+    w.run_outbox()
+    [event] = w.publisher.of_type("InvitationDeleted")
+    assert event["actor"]["id"] == ALICE.id
     with pytest.raises(NotFound):
         managing.delete(w.services, ALICE, inv.id)
     with pytest.raises(LinkGone):
@@ -161,14 +271,15 @@ def test_accept_creates_one_patient_in_the_same_commit_and_is_idempotent(w):
     inv = sending.send(w.services, ALICE, MARC)
     commits = w.store.commits
     done = patient_link.accept(w.services, token(w, inv))
-    assert w.store.commits == commits + 1 and w.store.writes[-1] == 2  # invitation + patient, at once
+    assert w.store.commits == commits + 1 and w.store.writes[-1] == 4  # invitation, patient, event, history
     [patient] = w.store.patients.values()
     assert done.patient_id == patient.id and patient.phone == "+33612345678"
     again = patient_link.accept(w.services, token(w, inv))
     assert again.patient_id == patient.id and len(w.store.patients) == 1
-    accepted = [e for e in w.publisher.published if e.type == "InvitationAccepted"]
-    assert len(accepted) == 1 and accepted[0].actor.kind == "patient" and accepted[0].actor.id is None
-    assert accepted[0].detail()["thread"] == {"clinician_id": ALICE.id, "patient_id": patient.id}
+    w.run_outbox()
+    accepted = w.publisher.of_type("InvitationAccepted")
+    assert len(accepted) == 1 and accepted[0]["actor"] == {"kind": "patient", "id": None}
+    assert accepted[0]["thread"] == {"clinician_id": ALICE.id, "patient_id": patient.id}
     assert w.counter.counts["InvitationsAccepted"] == 1
 
 
@@ -216,18 +327,13 @@ def test_losing_every_race_gives_up_busy(w):
     assert w.store.invitations[inv.id].first_name == "Hélène"
 
 
-def test_events_of_a_lost_attempt_are_not_published(w):
+def test_events_of_a_lost_attempt_are_not_stored(w):
     inv = sending.send(w.services, ALICE, HELENE)
     w.store.lose_next = 1
     managing.delete(w.services, ALICE, inv.id)
+    w.run_outbox()
     assert w.publisher.types().count("InvitationDeleted") == 1
-
-
-def test_a_failed_publication_is_counted_and_the_change_stays(w):
-    w.publisher.fail = True
-    inv = sending.send(w.services, ALICE, HELENE)
-    assert w.store.invitations[inv.id].delivery.status == "sent"
-    assert w.counter.counts["EventPublishFailures"] == 1
+    assert [h.type for h in w.store.history].count("deleted") == 1
 
 
 # -- expiry ------------------------------------------------------------------------------------
@@ -242,9 +348,10 @@ def test_expiry_flips_each_overdue_invitation_once(w):
     assert (run.expired, run.complete) == (3, True)
     assert {w.store.invitations[i.id].stored_status for i in due} == {"expired"}
     assert w.store.invitations[fresh.id].stored_status == "pending"
-    expired = [e for e in w.publisher.published if e.type == "InvitationExpired"]
-    assert sorted(e.invitation_id for e in expired) == sorted(i.id for i in due)
-    assert all(e.actor.kind == "system" for e in expired) and w.counter.counts["InvitationsExpired"] == 3
+    w.run_outbox()
+    expired = w.publisher.of_type("InvitationExpired")
+    assert sorted(e["invitation_id"] for e in expired) == sorted(i.id for i in due)
+    assert all(e["actor"]["kind"] == "system" for e in expired) and w.counter.counts["InvitationsExpired"] == 3
     assert expiry.expire_overdue(w.services, lambda: True).expired == 0
 
 
@@ -295,8 +402,9 @@ def test_leaving_the_thread_twice_publishes_once(w):
     first = patients.leave_thread(w.services, ALICE, patient_id)
     again = patients.leave_thread(w.services, ALICE, patient_id)
     assert first.thread == again.thread == "left" and first.rev == again.rev
-    [left] = [e for e in w.publisher.published if e.type == "PatientThreadLeft"]
-    assert left.detail()["patient_id"] == patient_id and left.actor.id == ALICE.id
+    w.run_outbox()
+    [left] = w.publisher.of_type("PatientThreadLeft")
+    assert left["patient_id"] == patient_id and left["actor"]["id"] == ALICE.id
 
 
 # -- the read model ----------------------------------------------------------------------------

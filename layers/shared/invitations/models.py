@@ -137,6 +137,21 @@ class Accepted(BaseModel):
     patient_id: str
 
 
+class HistoryItem(BaseModel):
+    type: str = Field(
+        description="sent, resent, corrected, dispatched, failed, not_sent, accepted, expired, deleted, ..."
+    )
+    at: str
+    actor: Literal["clinician", "patient", "system"]
+    actor_id: str | None = Field(description="The clinician's sub for a clinician's action, else null")
+    channel: Channel | None
+    detail: str | None
+
+
+class History(BaseModel):
+    items: list[HistoryItem]
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

@@ -3,8 +3,6 @@
 Log lines carry ids, statuses and error codes only: never a name, an address, a phone
 number or a token (tests capture every log line of the suite and check it)."""
 
-from typing import Protocol
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -12,10 +10,6 @@ logger = Logger(service="invitations")
 metrics = Metrics(namespace="Invitations", service="invitations")
 
 
-class Counter(Protocol):
-    def count(self, name: str) -> None: ...
-
-
 class PowertoolsCounter:
-    def count(self, name: str) -> None:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    def count(self, name: str, value: int = 1) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -1,17 +1,24 @@
 """What the use cases need from the world, as small Protocols. The adapters (adapters/) implement
 them on AWS; tests/fakes.py implements them in memory."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from invitations.domain.events import DomainEvent
+from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation
+from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
 
 
 class DeliveryFailed(Exception):
-    """A message or an event the provider did not take; the reason never names the recipient."""
+    """A message or an event the provider did not take; the reason never names the recipient.
+    `permanent`: trying again cannot help (a refused address, an invalid number)."""
+
+    def __init__(self, reason: str, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 class Clock(Protocol):
@@ -43,13 +50,15 @@ class Messenger(Protocol):
 
 
 class EventPublisher(Protocol):
-    def publish(self, event: DomainEvent) -> None: ...
+    """Raises DeliveryFailed when the bus did not take the event."""
+
+    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None: ...
 
 
 class Counter(Protocol):
     """Business metrics (counts only, never a value that names someone)."""
 
-    def count(self, name: str) -> None: ...
+    def count(self, name: str, value: int = 1) -> None: ...
 
 
 class Invitations(Protocol):
@@ -75,9 +84,16 @@ class Patients(Protocol):
     def update(self, new: Patient, previous: Patient) -> Patient: ...
 
 
+class OutboxEntries(Protocol):
+    def get(self, invitation_id: str, event_id: str) -> OutboxEntry | None: ...
+
+    def update(self, new: OutboxEntry, previous: OutboxEntry) -> OutboxEntry: ...
+
+
 class UnitOfWork(Protocol):
     """One change: everything staged is committed at once and conditionally (each entity as it
-    was read), or not at all (ConcurrentChange); the events raised with it are returned."""
+    was read), or not at all (ConcurrentChange). An event raised is stored with the change, as an
+    outbox entry and a history entry, in the same commit; `commit` returns the events."""
 
     @property
     def invitations(self) -> Invitations: ...
@@ -85,7 +101,14 @@ class UnitOfWork(Protocol):
     @property
     def patients(self) -> Patients: ...
 
+    @property
+    def outbox(self) -> OutboxEntries: ...
+
     def raise_event(self, event: DomainEvent) -> None: ...
+
+    def record(self, entry: HistoryEntry) -> None:
+        """A history entry that is not an event (a delivery outcome)."""
+        ...
 
     def commit(self) -> list[DomainEvent]: ...
 
@@ -108,3 +131,11 @@ class InvitationQueries(Protocol):
     def get_invitations(self, invitation_ids: Sequence[str]) -> list[Invitation]: ...
 
     def overdue(self, now: datetime) -> Iterator[Invitation]: ...
+
+    def history(self, invitation_id: str) -> list[HistoryEntry]:
+        """Oldest first."""
+        ...
+
+    def undone_outbox(self, created_before: datetime) -> Iterator[tuple[str, str]]:
+        """(invitation id, event id) of every outbox entry not done, created before the moment."""
+        ...

@@ -7,12 +7,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from invitations.ports import DeliveryFailed
 
+# Refusals that no retry can change: the address or number itself is refused.
+PERMANENT = {"MessageRejected", "InvalidParameterValue", "InvalidParameter", "InvalidParameterException"}
+
 
 def failure_reason(error: Exception) -> str:
     """The provider's error code or the exception's type: never its text (it may quote the input)."""
     if isinstance(error, ClientError):
         return f"{error.response['Error'].get('Code', 'Error')}"
     return type(error).__name__
+
+
+def delivery_failed(what: str, error: Exception) -> DeliveryFailed:
+    reason = failure_reason(error)
+    return DeliveryFailed(f"{what}: {reason}", permanent=reason in PERMANENT)
 
 
 class AwsMessenger:
@@ -35,7 +43,7 @@ class AwsMessenger:
                 },
             )
         except (ClientError, BotoCoreError) as error:
-            raise DeliveryFailed(f"email not sent: {failure_reason(error)}") from None
+            raise delivery_failed("email not sent", error) from None
 
     def send_sms(self, to: str, text: str) -> None:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
@@ -44,4 +52,4 @@ class AwsMessenger:
         try:
             self._clients("sns").publish(PhoneNumber=to, Message=text, MessageAttributes=attributes)
         except (ClientError, BotoCoreError) as error:
-            raise DeliveryFailed(f"SMS not sent: {failure_reason(error)}") from None
+            raise delivery_failed("SMS not sent", error) from None

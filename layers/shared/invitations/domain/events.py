@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from invitations.clock import iso
 from invitations.domain.ids import new_id
-from invitations.domain.invitation import Invitation
+from invitations.domain.invitation import Channel, Invitation
 from invitations.domain.patient import Patient
 
 ActorKind = Literal["clinician", "patient", "system"]
@@ -28,6 +28,16 @@ SYSTEM = Actor("system")
 
 
 @dataclass(frozen=True)
+class Message:
+    """A message the change asks to be delivered: which link, on which channel. Never the text nor
+    the link itself (a credential): the dispatcher derives both from the invitation as it is then."""
+
+    kind: Literal["invitation"]
+    channel: Channel
+    link_version: int
+
+
+@dataclass(frozen=True)
 class DomainEvent:
     type: str  # EventBridge detail-type
     occurred_at: datetime
@@ -36,6 +46,7 @@ class DomainEvent:
     link_version: int | None
     facts: Mapping[str, Any] = field(default_factory=dict)
     event_id: str = field(default_factory=new_id)
+    message: Message | None = None
 
     def detail(self) -> dict[str, Any]:
         """The event's EventBridge `detail`: the envelope, then the facts."""
@@ -50,21 +61,23 @@ class DomainEvent:
 
 
 def invitation_sent(inv: Invitation, actor: Actor, now: datetime) -> DomainEvent:
-    return DomainEvent(
-        "InvitationSent",
-        now,
-        actor,
-        inv.id,
-        inv.link_version,
-        {
-            "clinician_id": inv.clinician_id,
-            "channel": inv.channel,
-            "send_count": inv.send_count,
-            "sent_at": iso(inv.sent_at),
-            "expires_at": iso(inv.expires_at),
-            "delivery_status": inv.delivery.status,
-        },
-    )
+    """A send or a resend: the current link, to be delivered on the current channel."""
+    facts = {
+        "clinician_id": inv.clinician_id,
+        "channel": inv.channel,
+        "send_count": inv.send_count,
+        "sent_at": iso(inv.sent_at),
+        "expires_at": iso(inv.expires_at),
+        "delivery_status": inv.delivery.status,
+    }
+    message = Message("invitation", inv.channel, inv.link_version)
+    return DomainEvent("InvitationSent", now, actor, inv.id, inv.link_version, facts, message=message)
+
+
+def invitation_corrected(inv: Invitation, fields: list[str], actor: Actor, now: datetime) -> DomainEvent:
+    """Which fields were corrected (their names, never their values)."""
+    facts = {"clinician_id": inv.clinician_id, "fields": sorted(fields), "channel": inv.channel}
+    return DomainEvent("InvitationCorrected", now, actor, inv.id, inv.link_version, facts)
 
 
 def invitation_deleted(inv: Invitation, actor: Actor, now: datetime) -> DomainEvent:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from invitations import snapstart
 from invitations.domain.errors import (
     Busy,
     DomainError,
@@ -163,7 +164,9 @@ def lambda_entry(
     app: APIGatewayHttpResolver, *, json_bodies: bool = True
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The function's handler: correlation id in every log line, metrics flushed per call.
-    `json_bodies=False` for routes that ignore the body (the patient page's form post)."""
+    `json_bodies=False` for routes that ignore the body (the patient page's form post).
+    With SnapStart on, its runtime hooks are registered here, once (invitations/snapstart.py)."""
+    snapstart.register()
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics

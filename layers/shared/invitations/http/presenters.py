@@ -4,9 +4,10 @@ patient is shown (a link only while pending; a patient's page never shows their 
 from datetime import datetime
 
 from invitations.clock import iso
+from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation
 from invitations.domain.patient import Patient
-from invitations.models import Delivery, InvitationOut, InvitationPage, LinkView, PatientOut
+from invitations.models import Delivery, History, HistoryItem, InvitationOut, InvitationPage, LinkView, PatientOut
 from invitations.ports import Links
 from invitations.read_model import Page
 
@@ -51,6 +52,22 @@ def patient_out(p: Patient) -> PatientOut:
         created_at=iso(p.created_at),
         updated_at=iso(p.updated_at),
         left_at=iso(p.left_at) if p.left_at else None,
+    )
+
+
+def history_out(entries: list[HistoryEntry]) -> History:
+    return History(
+        items=[
+            HistoryItem(
+                type=e.type,
+                at=iso(e.at),
+                actor=e.actor.kind,
+                actor_id=e.actor.id,
+                channel=e.channel,  # type: ignore[arg-type]
+                detail=e.detail,
+            )
+            for e in entries
+        ]
     )
 
 

@@ -8,12 +8,11 @@ from invitations.domain.errors import Busy, ConcurrentChange
 from invitations.domain.events import Actor, DomainEvent
 from invitations.domain.invitation import Invitation
 from invitations.domain.rules import Rules
-from invitations.observability import logger
 from invitations.ports import Clock, Counter, Cursors, EventPublisher, InvitationQueries, Links, Messenger, UnitOfWork
 
 ATTEMPTS = 8  # lost races in a row before giving up with 409 concurrent_update
 
-# Business metrics counted when an event is published (EMF, namespace Invitations).
+# Business metrics counted when a change that raised the event is stored (EMF, namespace Invitations).
 EVENT_METRICS = {
     "InvitationSent": "InvitationsSent",
     "InvitationAccepted": "InvitationsAccepted",
@@ -49,7 +48,7 @@ class Services:
 def commit_change[T](services: Services, change: Callable[[UnitOfWork], T], known: Iterable[Invitation] = ()) -> T:
     """Run `change` in a unit of work and commit it; on a lost race, run it again on a fresh one
     (it re-reads and decides again). `known`: values the first attempt may use without reading.
-    Once committed, the change's events are published."""
+    The change's events are stored with it (the outbox): they are dispatched afterwards."""
     for attempt in range(ATTEMPTS):
         uow = services.unit_of_work()
         if attempt == 0:
@@ -60,20 +59,13 @@ def commit_change[T](services: Services, change: Callable[[UnitOfWork], T], know
             events = uow.commit()
         except ConcurrentChange:
             continue
-        publish(services, events)
+        _count(services, events)
         return result
     raise Busy()
 
 
-def publish(services: Services, events: Iterable[DomainEvent]) -> None:
-    # The change is already stored: a failed publication is logged and counted, never turned into
-    # an error for a request that did succeed.
+def _count(services: Services, events: Iterable[DomainEvent]) -> None:
     for event in events:
         metric = EVENT_METRICS.get(event.type)
         if metric:
             services.counter.count(metric)
-        try:
-            services.events.publish(event)
-        except Exception as error:  # noqa: BLE001 - any publisher failure is handled alike
-            logger.error("event not published", extra={"detail_type": event.type, "error_type": type(error).__name__})
-            services.counter.count("EventPublishFailures")

@@ -1,7 +1,8 @@
-"""A clinician's own invitation: read it, correct its details, delete it."""
+"""A clinician's own invitation: read it and its history, correct its details, delete it."""
 
 from invitations.domain import events, rules
 from invitations.domain import invitation as invitations
+from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation
 from invitations.observability import logger
 from invitations.ports import UnitOfWork
@@ -12,12 +13,20 @@ def get(services: Services, clinician: Clinician, invitation_id: str) -> Invitat
     return rules.visible_to(services.unit_of_work().invitations.get(invitation_id), clinician.id)
 
 
+def history(services: Services, clinician: Clinician, invitation_id: str) -> list[HistoryEntry]:
+    """Every change and delivery outcome of the invitation, oldest first (same 404s as `get`)."""
+    get(services, clinician, invitation_id)
+    return services.queries.history(invitation_id)
+
+
 def correct(services: Services, clinician: Clinician, invitation_id: str, changes: dict[str, str | None]) -> Invitation:
     now = services.clock.now()
 
     def change(uow: UnitOfWork) -> Invitation:
         current = rules.visible_to(uow.invitations.get(invitation_id), clinician.id)
-        return uow.invitations.update(invitations.correct(current, changes, now), current)
+        corrected = uow.invitations.update(invitations.correct(current, changes, now), current)
+        uow.raise_event(events.invitation_corrected(corrected, list(changes), clinician.actor, now))
+        return corrected
 
     stored = commit_change(services, change)
     logger.info("invitation corrected", extra={"invitation_id": invitation_id, "fields": sorted(changes)})

@@ -4,18 +4,26 @@ index attributes that place them (docs/data-model.md):
   INV#<id> / INV   the invitation; ByClinician (all, newest sent first), ByStatus (per stored
                    status), Due (sparse: pending only, by expiry)
   PAT#<id> / PAT   the patient record; ByClinician under CLINPAT#<clinician>
+  INV#<id> / OUT#<event id>              an outbox entry; Undone (sparse: until done, by age)
+  INV#<id> / HIST#<at>#<entry id>        a history entry
+Every item of an invitation shares its partition: one query reaches (or erases) them all.
 
 An entity's attributes are its dataclass fields, converted by type: a new field needs no change
 here."""
 
 import dataclasses
+import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, get_type_hints
 
 from invitations.adapters.dynamo.codec import dump, load
 from invitations.clock import iso, parse_iso
+from invitations.domain.events import Actor, DomainEvent, Message
+from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import DeliveryOutcome, Invitation, sent_key
+from invitations.domain.outbox import DONE_KEPT_FOR, OutboxEntry
 from invitations.domain.patient import Patient
 
 DUE_SHARDS = 4  # spreads the sparse expiry index's writes over a few partitions
@@ -35,8 +43,19 @@ def _delivery_in(d: dict[str, Any]) -> DeliveryOutcome:
     return DeliveryOutcome(d["status"], parse_iso(d["at"]), d.get("detail"))
 
 
+def _message_out(m: Message | None) -> dict[str, Any] | None:
+    return {"kind": m.kind, "channel": m.channel, "link_version": m.link_version} if m else None
+
+
+def _message_in(d: dict[str, Any] | None) -> Message | None:
+    return Message(d["kind"], d["channel"], d["link_version"]) if d else None
+
+
 _CONVERTERS: dict[Any, tuple[Convert, Convert]] = {
     datetime: (iso, parse_iso),
+    Message | None: (_message_out, _message_in),
+    Actor: (lambda a: {"kind": a.kind, "id": a.id}, lambda d: Actor(d["kind"], d.get("id"))),
+    dict[str, Any]: (lambda d: json.dumps(d, separators=(",", ":")), json.loads),  # kept as sent, to the byte
     datetime | None: (lambda t: iso(t) if t else None, lambda s: parse_iso(s) if s else None),
     tuple[datetime, ...]: (lambda ts: [iso(t) for t in ts], lambda ss: tuple(parse_iso(s) for s in ss)),
     DeliveryOutcome: (_delivery_out, _delivery_in),
@@ -72,6 +91,9 @@ class _Mapper[T]:
 
 _invitations = _Mapper(Invitation, {"stored_status": "status"})
 _patients = _Mapper(Patient)
+_outbox = _Mapper(OutboxEntry)
+_history = _Mapper(HistoryEntry, {"type": "history_type"})
+UNDONE_SHARDS = 4  # spreads the sparse Undone index's writes over a few partitions
 
 
 def invitation_key(invitation_id: str) -> dict[str, Any]:
@@ -122,3 +144,43 @@ def patient_from(raw: dict[str, Any] | None) -> Patient | None:
     if not raw or raw.get("type", {}).get("S") != "patient":
         return None
     return _patients.from_item(raw)
+
+
+def outbox_key(invitation_id: str, event_id: str) -> dict[str, Any]:
+    return dump({"pk": f"INV#{invitation_id}", "sk": f"OUT#{event_id}"})
+
+
+def outbox_entry(event: DomainEvent) -> OutboxEntry:
+    return OutboxEntry(
+        event.invitation_id, event.event_id, event.type, event.detail(), event.occurred_at, event.message
+    )
+
+
+def outbox_item(entry: OutboxEntry) -> dict[str, Any]:
+    item: dict[str, Any] = {"pk": f"INV#{entry.invitation_id}", "sk": f"OUT#{entry.event_id}", "type": "outbox"}
+    item.update(_outbox.to_item(entry))
+    if entry.done_at is None:  # in the sweeper's index until done
+        shard = int(entry.event_id[-2:], 16) % UNDONE_SHARDS
+        item.update(undone_pk=f"UNDONE#{shard}", undone_sk=f"{iso(entry.created_at)}#{entry.event_id}")
+    else:
+        item["ttl"] = int((entry.done_at + DONE_KEPT_FOR).timestamp())
+    return dump(item)
+
+
+def outbox_from(raw: dict[str, Any] | None) -> OutboxEntry | None:
+    if not raw or raw.get("type", {}).get("S") != "outbox":
+        return None
+    return _outbox.from_item(raw)
+
+
+def history_item(entry: HistoryEntry) -> dict[str, Any]:
+    # Sorted by the service's time, then by the moment it was written (two entries in one
+    # millisecond keep their order), then by id (unique).
+    sk = f"HIST#{iso(entry.at)}#{time.time_ns():020d}#{entry.entry_id}"
+    item = {"pk": f"INV#{entry.invitation_id}", "sk": sk, "type": "history"}
+    item.update(_history.to_item(entry))
+    return dump(item)
+
+
+def history_from(raw: dict[str, Any]) -> HistoryEntry:
+    return _history.from_item(raw)

@@ -1,5 +1,6 @@
 """The read side: a clinician's invitations newest sent first (all, or by stored status), the
-name search, a batch of invitations by id, and the expiry index."""
+name search, a batch of invitations by id, the expiry index, an invitation's history and the
+outbox entries not done yet."""
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -9,6 +10,7 @@ from invitations.adapters.dynamo import items, name_index
 from invitations.adapters.dynamo.codec import dump
 from invitations.adapters.dynamo.table import Table
 from invitations.clock import iso
+from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation
 
 
@@ -75,3 +77,21 @@ class DynamoQueries:
                 "ExpressionAttributeValues": dump({":pk": f"DUE#{shard}", ":bound": bound}),
             }
             yield from self._invitations(query, page_size)
+
+    def history(self, invitation_id: str) -> list[HistoryEntry]:
+        query = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :hist)",
+            "ExpressionAttributeValues": dump({":pk": f"INV#{invitation_id}", ":hist": "HIST#"}),
+        }
+        return [items.history_from(raw) for raw in self._table.query(query, page_size=100)]
+
+    def undone_outbox(self, created_before: datetime, page_size: int = 100) -> Iterator[tuple[str, str]]:
+        """Entries not done, oldest first per shard: reads grow with them only (a sparse index)."""
+        for shard in range(items.UNDONE_SHARDS):
+            query = {
+                "IndexName": "Undone",
+                "KeyConditionExpression": "undone_pk = :pk AND undone_sk < :before",
+                "ExpressionAttributeValues": dump({":pk": f"UNDONE#{shard}", ":before": iso(created_before)}),
+            }
+            for raw in self._table.query(query, page_size):
+                yield raw["pk"]["S"].removeprefix("INV#"), raw["sk"]["S"].removeprefix("OUT#")

@@ -1,7 +1,8 @@
 """A change committed at once. The use case reads through the unit of work (consistent reads),
 stages what it changes, and `commit` writes it all, each item conditioned on the revision it was
 read at: one conditional PutItem when the change touches one item, else one TransactWriteItems.
-A lost race raises ConcurrentChange and writes nothing."""
+A lost race raises ConcurrentChange and writes nothing. An event raised is written in the same
+commit as an outbox item (the table's stream takes it to the dispatcher) and a history item."""
 
 from dataclasses import replace
 from typing import Any
@@ -9,9 +10,12 @@ from typing import Any
 from invitations.adapters.dynamo import items, name_index
 from invitations.adapters.dynamo.codec import dump
 from invitations.adapters.dynamo.table import Table
+from invitations.domain import history
 from invitations.domain.events import DomainEvent
+from invitations.domain.history import HistoryEntry
 from invitations.domain.ids import is_id
 from invitations.domain.invitation import Invitation
+from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
 
 
@@ -76,6 +80,20 @@ class _Patients:
         return stored
 
 
+class _Outbox:
+    def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
+        self._table = table
+        self._staged = staged
+
+    def get(self, invitation_id: str, event_id: str) -> OutboxEntry | None:
+        return items.outbox_from(self._table.get(items.outbox_key(invitation_id, event_id)))
+
+    def update(self, new: OutboxEntry, previous: OutboxEntry) -> OutboxEntry:
+        stored = replace(new, rev=previous.rev + 1)
+        self._staged.append(_put(items.outbox_item(stored), previous.rev))
+        return stored
+
+
 class DynamoUnitOfWork:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -83,9 +101,16 @@ class DynamoUnitOfWork:
         self._events: list[DomainEvent] = []
         self.invitations = _Invitations(table, self._staged)
         self.patients = _Patients(table, self._staged)
+        self.outbox = _Outbox(table, self._staged)
 
     def raise_event(self, event: DomainEvent) -> None:
+        """Stored with the change: its outbox entry (the stream dispatches it) and its history."""
         self._events.append(event)
+        self._staged.append(_put(items.outbox_item(items.outbox_entry(event)), None))
+        self.record(history.of_event(event))
+
+    def record(self, entry: HistoryEntry) -> None:
+        self._staged.append({"Put": {"Item": items.history_item(entry)}})
 
     def commit(self) -> list[DomainEvent]:
         if self._staged:

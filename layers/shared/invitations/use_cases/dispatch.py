@@ -1,0 +1,142 @@
+"""The dispatcher: what happens to a stored event after its change is committed. For each outbox
+entry, at least once and never twice for what is done:
+  1. its message, if any: re-read the invitation; send nothing if the message became stale;
+     else send it and record the outcome on the invitation, the entry and the history in one
+     commit (a transient refusal is retried; the last allowed attempt records `failed`);
+  2. publish the event (its `event_id` lets consumers drop a repeat);
+  3. mark the entry done (it then expires by TTL).
+The one crash window left: between the provider taking a message and step 1's commit (a few
+milliseconds); a crash there sends that message again on the retry."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from invitations import messages
+from invitations.domain import history, outbox
+from invitations.domain import invitation as invitations
+from invitations.domain.invitation import DeliveryOutcome, Invitation
+from invitations.domain.outbox import OutboxEntry
+from invitations.observability import logger
+from invitations.ports import DeliveryFailed, UnitOfWork
+from invitations.use_cases.base import Services, commit_change
+
+
+class RetryLater(Exception):
+    """The entry could not be dispatched now; the stream (or the sweeper) tries it again."""
+
+
+def dispatch(services: Services, invitation_id: str, event_id: str) -> None:
+    """Raises RetryLater when the entry must be tried again."""
+    entry = services.unit_of_work().outbox.get(invitation_id, event_id)
+    if entry is None or entry.done:
+        return  # already dispatched: a repeated record or a sweep after the stream
+    if entry.needs_delivery:
+        entry = _deliver(services, entry)
+    try:
+        services.events.publish(entry.event_type, entry.detail)
+    except DeliveryFailed as failure:
+        logger.warning("event not published", extra={"detail_type": entry.event_type, "reason": str(failure)})
+        services.counter.count("EventPublishFailures")
+        raise RetryLater(str(failure)) from None
+    now = services.clock.now()
+    _commit_entry(services, entry, lambda uow, current: uow.outbox.update(outbox.done(current, now), current))
+    logger.info("event dispatched", extra={"detail_type": entry.event_type, "event_id": entry.event_id})
+
+
+def _commit_entry(
+    services: Services, entry: OutboxEntry, change: Callable[[UnitOfWork, OutboxEntry], OutboxEntry | None]
+) -> OutboxEntry:
+    """Apply `change` to the entry as stored now (another dispatcher may have moved it on)."""
+
+    def run(uow: UnitOfWork) -> OutboxEntry:
+        current = uow.outbox.get(entry.invitation_id, entry.event_id) or entry
+        return change(uow, current) or current
+
+    return commit_change(services, run)
+
+
+def _deliver(services: Services, entry: OutboxEntry) -> OutboxEntry:
+    assert entry.message is not None
+    message = entry.message
+    now = services.clock.now()
+    invitation = services.unit_of_work().invitations.get(entry.invitation_id)
+    stale = outbox.stale_reason(message, invitation, now)
+    if stale is not None or invitation is None:
+        logger.info("stale message not sent", extra={"invitation_id": entry.invitation_id, "reason": stale})
+        note = history.delivery_outcome(entry.invitation_id, "not_sent", now, message.channel, entry.event_id, stale)
+        return _record(services, entry, None, note)
+    try:
+        _send(services, invitation)
+    except DeliveryFailed as failure:
+        if not failure.permanent and not outbox.attempts_exhausted(entry):
+            logger.warning(
+                "delivery failed, will retry", extra={"invitation_id": invitation.id, "reason": str(failure)}
+            )
+            _commit_entry(
+                services, entry, lambda uow, current: uow.outbox.update(outbox.failed_attempt(current), current)
+            )
+            raise RetryLater(str(failure)) from None
+        logger.warning("delivery failed", extra={"invitation_id": invitation.id, "reason": str(failure)})
+        services.counter.count("DeliveryFailures")
+        at = services.clock.now()
+        note = history.delivery_outcome(invitation.id, "failed", at, message.channel, entry.event_id, str(failure))
+        return _record(services, entry, DeliveryOutcome("failed", at, str(failure)), note)
+    at = services.clock.now()
+    note = history.delivery_outcome(invitation.id, "dispatched", at, message.channel, entry.event_id)
+    return _record(services, entry, DeliveryOutcome("sent", at), note)
+
+
+def _record(
+    services: Services, entry: OutboxEntry, outcome: DeliveryOutcome | None, note: history.HistoryEntry
+) -> OutboxEntry:
+    """The message's fate, in one commit: on the invitation (if its link is still the one sent),
+    on the entry (handled: never sent again), in the history."""
+    assert entry.message is not None
+    link_version = entry.message.link_version
+
+    def change(uow: UnitOfWork, current: OutboxEntry) -> OutboxEntry | None:
+        if current.message_handled:
+            return None
+        invitation = uow.invitations.get(entry.invitation_id)
+        recorded = invitations.record_delivery(invitation, link_version, outcome) if invitation and outcome else None
+        if recorded is not None and invitation is not None:
+            uow.invitations.update(recorded, invitation)
+        uow.record(note)
+        return uow.outbox.update(outbox.handled(current), current)
+
+    return _commit_entry(services, entry, change)
+
+
+def _send(services: Services, invitation: Invitation) -> None:
+    """The invitation's current link on its current channel, in its language."""
+    link = services.links.url(invitation.id, invitation.link_version)
+    if invitation.email:
+        mail = messages.invitation_email(
+            invitation.first_name, invitation.clinician_name, link, invitation.expires_at, invitation.locale
+        )
+        services.messenger.send_email(invitation.email, mail.subject, mail.text, mail.html)
+    elif invitation.phone:
+        text = messages.invitation_sms(invitation.clinician_name, link, invitation.expires_at, invitation.locale)
+        services.messenger.send_sms(invitation.phone, text)
+
+
+def sweep(services: Services, has_time: Callable[[], bool]) -> tuple[int, int]:
+    """Dispatch again every entry still not done a while after its change (the stream keeps
+    records 24 hours, and an on-failure destination gets only their position). Returns
+    (entries found undone, entries dispatched now); reads grow with the undone entries only."""
+    found = dispatched = 0
+    before: datetime = services.clock.now() - outbox.SWEEP_AFTER
+    for invitation_id, event_id in services.queries.undone_outbox(before):
+        if not has_time():
+            break
+        found += 1
+        try:
+            dispatch(services, invitation_id, event_id)
+        except RetryLater:
+            continue
+        except Exception as error:  # noqa: BLE001 - one poison entry must not stop the sweep
+            logger.error("entry not dispatched", extra={"event_id": event_id, "error_type": type(error).__name__})
+            continue
+        dispatched += 1
+    services.counter.count("OutboxUndone", found)  # alarm-able: entries the stream did not finish
+    return found, dispatched

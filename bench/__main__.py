@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "sms": sms.run,
         "sizes": sizes,
         # After sizes: the built layer tells which packages ship without bytecode.
-        "cold": lambda: cold.run(built_layer=build_size.layer_python(built[0])),
+        "cold": dynamodb.sections(lambda st: cold.run(st, built_layer=build_size.layer_python(built[0]))),
         "routes": dynamodb.sections(routes.run),
         "search": dynamodb.sections(search.run),
         "expiry": dynamodb.sections(expiry.run),

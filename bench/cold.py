@@ -1,132 +1,233 @@
-"""Cold start: a fresh interpreter importing a function's handler module and building what it builds
-(runtime.get_service(): settings, the DynamoDB client, the service), against a fresh interpreter
-doing `import boto3` alone. Both sides are timed from spawn until the child says it is ready; the
-child then leaves with os._exit, so interpreter teardown (which Lambda never pays) is not counted.
+"""Cold start: a fresh interpreter importing a function's handler module and answering its first
+real request (a real-shaped event, DynamoDB Local behind it, the link secret, SES and EventBridge
+served by a stub on 127.0.0.1), against a fresh interpreter doing the same with a reference: a
+minimal handler written with the same packages (boto3, Powertools' APIGatewayHttpResolver with
+enable_validation, Logger, Metrics, pydantic), making the same AWS calls and returning the same
+answer (bench/minimal/). That reference is the floor the design card sets; the target is the
+function within 1.10x of it.
 
-Two bytecode situations are measured:
-  * compiled: every module has its .pyc (a warm-up run of each command fills a private cache);
-  * as built: what `sam build` ships. Lambda's /opt is read-only, so a module the built layer
-    ships without its .pyc is compiled again at every cold start (simulated: its bytecode is
-    removed from the cache); the function's own app.py always is; boto3 and the standard library
-    keep their .pyc, as the Lambda runtime's are precompiled.
+Both sides are timed from spawn until the child has the handler's answer; the child then leaves
+with os._exit, so interpreter teardown (which Lambda never pays) is not counted. The runs are
+interleaved (round by round, which side goes first alternating), and `import boto3` alone is timed
+in every round too, as the old baseline (an info row).
+
+The runs use a private bytecode cache (one untimed run of each command fills it): every module has
+its .pyc, as the built layer ships it (the `layer bytecode` row checks the build does).
 """
 
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from bench import LAYER, ROOT
-from bench.report import Row, check, median, say
-from bench.stack import function_env
+from bench import LAYER, ROOT, stack
+from bench.aws_stub import AwsStub
+from bench.report import Row, check, median, ratio_interval, say
+from bench.stack import EVENTS_DIR, LINK_SECRET, Stack, api_event, create_table, function_env
 
-RUNS = 9
-TARGET = 1.3
-CHILD_TIMEOUT = 120  # seconds: a child that never gets ready fails the run instead of hanging it
+RUNS = 11  # rounds; every round runs each side of every function once
+TARGET = 1.10
+CHILD_TIMEOUT = 120  # seconds: a child that never answers fails the run instead of hanging it
 FUNCTIONS_DIR = ROOT / "functions"
-SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
+MINIMAL_DIR = ROOT / "bench" / "minimal"
+TABLES = {"function": "invitations-bench-cold-fn", "reference": "invitations-bench-cold-ref"}
+CLINICIAN = "clinician-bench-cold"
+MARK = "BENCH-READY "
 
-# What each child runs; it prints one JSON line when ready, then exits without teardown.
-BOTO3 = "import time; t0 = time.perf_counter(); import boto3; t1 = time.perf_counter(); ready({'import': t1 - t0})"
-BOTO3_CLIENT = (
-    "import time; t0 = time.perf_counter(); import boto3; t1 = time.perf_counter(); "
-    "boto3.session.Session().client('dynamodb'); t2 = time.perf_counter(); "
-    "ready({'import': t1 - t0, 'build': t2 - t1})"
-)
-# The framework floor: what the handlers import from third parties before any of their own code.
-FRAMEWORK = (
-    "import time; t0 = time.perf_counter(); import boto3; "
-    "import aws_lambda_powertools.event_handler.openapi.params, aws_lambda_powertools.logging, "
-    "aws_lambda_powertools.metrics; t1 = time.perf_counter(); ready({'import': t1 - t0})"
-)
-REFERENCES = (
-    ("reference: import boto3 + DynamoDB client", BOTO3_CLIENT, "what creating the one client costs on its own"),
-    (
-        "reference: boto3 + Powertools resolver, validation, logger, metrics",
-        FRAMEWORK,
-        "the third-party floor under every handler",
-    ),
-)
-HANDLER = (
-    "import time; t0 = time.perf_counter(); import app; t1 = time.perf_counter(); "
-    "from invitations import runtime; runtime.get_service(); t2 = time.perf_counter(); "
-    "ready({'import': t1 - t0, 'build': t2 - t1})"
-)
-PRELUDE = (
-    "import os, sys, json\n"
-    "def ready(parts):\n"
-    "    sys.stdout.write(json.dumps(parts) + '\\n'); sys.stdout.flush(); os._exit(0)\n"
-)
+# What each child runs: the same prelude on both sides (the event comes in BENCH_EVENT).
+PRELUDE = f"""import os, sys, json, uuid
+def ready(parts):
+    sys.stdout.write({MARK!r} + json.dumps(parts) + '\\n'); sys.stdout.flush(); os._exit(0)
+class Context:
+    function_name = 'invitations-bench'; function_version = '$LATEST'; memory_limit_in_mb = 512
+    invoked_function_arn = 'arn:aws:lambda:eu-west-3:123456789012:function:invitations-bench'
+    log_group_name = '/aws/lambda/invitations-bench'; log_stream_name = 'bench'
+    aws_request_id = str(uuid.uuid4())
+    def get_remaining_time_in_millis(self): return 300000
+EVENT = json.loads(os.environ['BENCH_EVENT'])
+"""
+BOTO3 = "import time; t0 = time.perf_counter(); import boto3; ready({'import': time.perf_counter() - t0})"
 
 
-def _env(pycache: Path, pythonpath: Sequence[Path], endpoint: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_"))}
-    env.update(function_env("invitations-bench", endpoint))
+def _answering(module: str) -> str:
+    return (
+        f"import time; t0 = time.perf_counter(); import {module} as app; t1 = time.perf_counter(); "
+        "answer = app.lambda_handler(EVENT, Context()); t2 = time.perf_counter(); "
+        "ready({'import': t1 - t0, 'first_request': t2 - t1, "
+        "'answer': answer.get('statusCode', answer) if isinstance(answer, dict) else str(answer)})"
+    )
+
+
+# -- the first requests ----------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    """A function's first request: how to prepare it on one side's table, and what it answers."""
+
+    function: str
+    request: str
+    expected: Any
+    prepare: Callable[[str], dict[str, Any]]  # table -> the event (after seeding what it needs)
+    calls: str  # the AWS calls both sides make, in words
+
+
+@dataclass
+class Sides:
+    function: list[float] = field(default_factory=list)
+    reference: list[float] = field(default_factory=list)
+    split: dict[str, list[dict[str, float]]] = field(default_factory=lambda: {"function": [], "reference": []})
+
+
+class Data:
+    """What the first requests read, seeded identically in both sides' tables with the service's
+    own items; the requests that change something get a fresh invitation each run."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.serial = 0
+        now = stack.now()
+        first = ["Hélène", "Jean", "Marie", "Louis", "Camille", "Hugo", "Léa", "Paul"]
+        last = ["Dupont-Durand", "Martin", "Bernard", "Petit", "Moreau"]
+        self.listed = [
+            stack.new_invitation(CLINICIAN, first[i % 8], last[i % 5], now - timedelta(minutes=i))
+            for i in range(25)  # 4 of them are a Hélène: the q=hel page
+        ]
+        self.viewed = self.listed[1]
+        accepted = stack.new_invitation(CLINICIAN, "Camille", "Roux", now - timedelta(days=1))
+        from invitations.domain.invitation import accept
+        from invitations.domain.patient import from_invitation
+
+        self.patient = from_invitation(accepted, now)
+        self.accepted = accept(accepted, self.patient.id, now)
+        for table in TABLES.values():
+            create_table(client, table)
+            items = [stack.invitation_item(inv) for inv in [*self.listed, self.accepted]]
+            items += [e for inv in [*self.listed, self.accepted] for e in stack.name_items(inv)]
+            items.append(stack.patient_item(self.patient))
+            stack.seed(client, table, items)
+
+    def fresh(self, table: str, *, overdue: bool = False) -> Any:
+        self.serial += 1
+        sent = stack.now() - (timedelta(days=15) if overdue else timedelta(hours=2))
+        inv = stack.new_invitation(CLINICIAN, "Jeanne", f"Fontaine-{self.serial}", sent)
+        items = [stack.invitation_item(inv), *stack.name_items(inv)]
+        stack.seed(self.client, table, items)
+        return inv
+
+    def scenarios(self) -> list[Scenario]:
+        token = stack.signer().link_token(self.viewed.id, self.viewed.link_version)
+        sample = json.loads((EVENTS_DIR / "accept_invite.json").read_text())
+        browser = sample["headers"]["accept"]
+        send_body = json.loads(json.loads((EVENTS_DIR / "send_invite.json").read_text())["body"])
+        scheduled = json.loads((EVENTS_DIR / "expire_invites.json").read_text())
+        inv_path = "/invitations/{invitation_id}"
+
+        def resend(table: str) -> dict[str, Any]:
+            path = {"invitation_id": self.fresh(table).id}
+            return api_event("manage_invite", "POST", inv_path + "/resend", path, clinician=CLINICIAN)
+
+        def expire(table: str) -> dict[str, Any]:
+            self.fresh(table, overdue=True)
+            return scheduled
+
+        patient = {"patient_id": self.patient.id}
+        return [
+            Scenario(
+                "accept_invite",
+                "GET /i/{token} (browser)",
+                200,
+                lambda _: api_event("accept_invite", "GET", "/i/{token}", {"token": token}, accept=browser),
+                "GetItem; the secret",
+            ),
+            Scenario(
+                "expire_invites",
+                "scheduled run, 1 overdue",
+                {"expired": 1, "complete": True},
+                expire,
+                "4 Query (Due shards); TransactWriteItems; PutEvents",
+            ),
+            Scenario(
+                "list_invites",
+                "GET /invitations?q=hel&limit=20",
+                200,
+                lambda _: api_event(
+                    "list_invites", "GET", "/invitations", clinician=CLINICIAN, query={"q": "hel", "limit": "20"}
+                ),
+                "Query (name entries); BatchGetItem (4); the secret",
+            ),
+            Scenario(
+                "manage_invite",
+                "POST /invitations/{id}/resend",
+                200,
+                resend,
+                "GetItem; TransactWriteItems; the secret; SES SendEmail; PutItem; PutEvents",
+            ),
+            Scenario(
+                "patients",
+                "GET /patients/{id}",
+                200,
+                lambda _: api_event("patients", "GET", "/patients/{patient_id}", patient, clinician=CLINICIAN),
+                "GetItem",
+            ),
+            Scenario(
+                "send_invite",
+                "POST /invitations (email)",
+                201,
+                lambda _: api_event("send_invite", "POST", "/invitations", clinician=CLINICIAN, body=send_body),
+                "TransactWriteItems; the secret; SES SendEmail; PutItem; PutEvents",
+            ),
+        ]
+
+
+# -- the children ----------------------------------------------------------------------------------
+
+
+def _env(pycache: Path, pythonpath: Sequence[Path], table: str, dynamodb: str, aws: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_", "POWERTOOLS_"))}
+    env.update(function_env(table, dynamodb))
+    env["AWS_ENDPOINT_URL"] = aws  # Secrets Manager, SES, SNS, EventBridge: the stub
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # the timed runs only read the cache
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in pythonpath)
+    # Both sides flush metrics; requests that publish none warn on stderr, which says nothing here.
+    env["PYTHONWARNINGS"] = "ignore:No application metrics to publish"
     return env
 
 
-def _spawn(code: str, env: dict[str, str], cwd: Path) -> tuple[float, dict[str, float]]:
+def _spawn(code: str, env: dict[str, str], cwd: Path, *args: str) -> tuple[float, dict[str, Any]]:
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", PRELUDE + code], env=env, cwd=cwd, stdout=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, *args, "-c", PRELUDE + code], env=env, cwd=cwd, stdout=subprocess.PIPE)
     assert child.stdout is not None
-    readable, _, _ = select.select([child.stdout], [], [], CHILD_TIMEOUT)
-    line = child.stdout.readline() if readable else b""
+    line, deadline = b"", started + CHILD_TIMEOUT
+    # The handler logs to stdout too (as in Lambda): read until the ready line.
+    while not line.startswith(MARK.encode()):
+        readable, _, _ = select.select([child.stdout], [], [], max(0.0, deadline - time.perf_counter()))
+        line = child.stdout.readline() if readable else b""
+        if not line:
+            break
     elapsed = time.perf_counter() - started
     if not line:
         child.kill()
     child.wait(timeout=CHILD_TIMEOUT)
     if not line:
-        raise RuntimeError(f"cold start child failed (exit {child.returncode}): {code[:80]}")
-    return elapsed, json.loads(line)
+        raise RuntimeError(f"cold start child failed (exit {child.returncode}): {code[:100]}")
+    return elapsed, json.loads(line[len(MARK) :])
 
 
-def _warm_cache(commands: Sequence[tuple[str, dict[str, str]]], cwd: Path) -> None:
-    """One run of each command with bytecode writing on: every .pyc lands in PYTHONPYCACHEPREFIX."""
-    for code, env in commands:
-        writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        subprocess.run(
-            [sys.executable, "-c", PRELUDE + code],
-            env=writing,
-            cwd=cwd,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=CHILD_TIMEOUT,
-        )
-
-
-def _mirror(cache: Path, source: Path) -> Path:
-    """Where PYTHONPYCACHEPREFIX keeps the bytecode of the sources under `source`."""
-    return cache / str(source.resolve()).lstrip("/")
-
-
-def _as_built(compiled: Path, uncompiled: Sequence[str], target: Path) -> None:
-    """A copy of the compiled cache without the .pyc of what the build ships uncompiled: those of
-    the layer's top-level names, and the functions' own code."""
-    shutil.copytree(compiled, target)
-    site = _mirror(target, SITE_PACKAGES)
-    for name in uncompiled:
-        module = name.removesuffix(".py")
-        if module == "invitations":  # the project's package: imported from the source tree
-            shutil.rmtree(_mirror(target, LAYER), ignore_errors=True)
-        shutil.rmtree(site / module, ignore_errors=True)  # a package
-        for pyc in site.glob(f"{module}.*.pyc"):  # a single-module distribution (typing_extensions)
-            pyc.unlink()
-    shutil.rmtree(_mirror(target, FUNCTIONS_DIR), ignore_errors=True)
-
-
-def _import_profile(env: dict[str, str], cwd: Path, top: int = 12) -> dict[str, float]:
-    """`python -X importtime` of the handler: self time summed per top-level package (ms)."""
+def _import_profile(code: str, env: dict[str, str], cwd: Path, top: int = 12) -> dict[str, float]:
+    """`python -X importtime` of a child (its first request included): self time per top-level
+    package (ms)."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", PRELUDE + HANDLER],
+        [sys.executable, "-X", "importtime", "-c", PRELUDE + code],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -144,19 +245,10 @@ def _import_profile(env: dict[str, str], cwd: Path, top: int = 12) -> dict[str, 
     return dict(sorted(((k, round(v, 1)) for k, v in totals.items()), key=lambda kv: -kv[1])[:top])
 
 
-def uncompiled_layer_packages(built_layer: Path | None) -> list[str]:
-    """The top-level names the built layer ships without bytecode (without a build: all of the
-    layer's, as the python3.13 build method ships them)."""
+def uncompiled_layer_packages(built_layer: Path | None) -> list[str] | None:
+    """The top-level names the built layer ships without bytecode (None without a build)."""
     if built_layer is None or not built_layer.is_dir():
-        return [
-            "aws_lambda_powertools",
-            "pydantic",
-            "pydantic_core",
-            "email_validator",
-            "phonenumbers",
-            "jmespath",
-            "invitations",
-        ]
+        return None
 
     def compiled(path: Path) -> bool:
         cache = path / "__pycache__" if path.is_dir() else path.parent / "__pycache__"
@@ -166,79 +258,137 @@ def uncompiled_layer_packages(built_layer: Path | None) -> list[str]:
     return sorted(p.name for p in names if p.name != "__pycache__" and not compiled(p))
 
 
-def run(endpoint: str = "http://127.0.0.1:9", built_layer: Path | None = None) -> list[Row]:
-    functions = sorted(p.name for p in FUNCTIONS_DIR.iterdir() if (p / "app.py").is_file())
-    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
-        compiled, as_built, cwd = Path(tmp) / "compiled", Path(tmp) / "as-built", Path(tmp) / "cwd"
+# -- the run ---------------------------------------------------------------------------------------
+
+
+def run(bench_stack: Stack, built_layer: Path | None = None) -> list[Row]:
+    data = Data(bench_stack.client)
+    scenarios = data.scenarios()
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp, AwsStub(LINK_SECRET.decode()) as aws:
+        cache, cwd = Path(tmp) / "pycache", Path(tmp) / "cwd"
         cwd.mkdir()
 
-        def env(cache: Path, fn: str | None = None) -> dict[str, str]:
-            return _env(cache, [FUNCTIONS_DIR / fn, LAYER] if fn else [], endpoint)
+        def child(scenario: Scenario, side: str) -> tuple[str, dict[str, str]]:
+            """The code and environment of one side of a function (after preparing its request)."""
+            table = TABLES[side]
+            if side == "function":
+                code, path = _answering("app"), [FUNCTIONS_DIR / scenario.function, LAYER]
+            else:
+                code, path = _answering(f"ref_{scenario.function}"), [MINIMAL_DIR]
+            env = _env(cache, path, table, bench_stack.endpoint, aws.endpoint)
+            env["BENCH_EVENT"] = json.dumps(scenario.prepare(table))
+            return code, env
 
-        warmups = [(BOTO3, env(compiled))] + [(code, env(compiled)) for _, code, _ in REFERENCES]
-        warmups += [(HANDLER, env(compiled, fn)) for fn in functions]
-        say(f"  filling a private bytecode cache ({len(warmups)} commands)")
-        _warm_cache(warmups, cwd)
-        _as_built(compiled, uncompiled_layer_packages(built_layer), as_built)
+        def timed(scenario: Scenario, side: str, args: Sequence[str] = ()) -> tuple[float, dict[str, Any]]:
+            code, env = child(scenario, side)
+            seconds, split = _spawn(code, env, cwd, *args)
+            if split.get("answer") != scenario.expected:
+                raise RuntimeError(f"{scenario.function} ({side}) answered {split.get('answer')!r}")
+            return seconds, split
 
-        rows: list[Row] = []
-        for mode, cache in (("compiled", compiled), ("as built", as_built)):
-            say(f"  {mode}: {RUNS} runs of each function and of `import boto3`, interleaved")
-            # The baseline is a function without the layer: boto3 keeps its bytecode in both modes.
-            base: list[float] = []
-            references: dict[str, list[float]] = {n: [] for n, _, _ in REFERENCES} if mode == "compiled" else {}
-            timings: dict[str, list[float]] = {fn: [] for fn in functions}
-            parts: dict[str, list[dict[str, float]]] = {fn: [] for fn in functions}
-            for _ in range(RUNS):
-                base.append(_spawn(BOTO3, env(compiled), cwd)[0])
-                for name, code, _ in REFERENCES:
-                    if name in references:
-                        references[name].append(_spawn(code, env(compiled), cwd)[0])
-                for fn in functions:
-                    seconds, split = _spawn(HANDLER, env(cache, fn), cwd)
-                    timings[fn].append(seconds)
-                    parts[fn].append(split)
-            b = median(base)
-            for fn in functions:
-                row = _row(fn, mode, timings[fn], base, parts[fn])
-                if mode == "compiled":
-                    row.data["importtime_self_ms"] = _import_profile(env(compiled, fn), cwd)
-                rows.append(row)
-            for name, _, why in REFERENCES:
-                if name in references:
-                    r = median(references[name])
-                    rows.append(
-                        Row(
-                            "cold start",
-                            name,
-                            f"{r / b:.2f}x",
-                            "",
-                            "info",
-                            f"{r * 1e3:.0f} ms vs {b * 1e3:.0f} ms: {why}",
-                            {"ratio": r / b, "ms": [round(x * 1e3, 1) for x in references[name]]},
-                        )
-                    )
+        boto3_env = _env(cache, [], TABLES["function"], bench_stack.endpoint, aws.endpoint)
+        boto3_env["BENCH_EVENT"] = "{}"
+        say(f"  filling a private bytecode cache ({1 + 2 * len(scenarios)} commands)")
+        _spawn(BOTO3, {k: v for k, v in boto3_env.items() if k != "PYTHONDONTWRITEBYTECODE"}, cwd)
+        for scenario in scenarios:
+            for side in ("function", "reference"):
+                code, env = child(scenario, side)
+                _spawn(code, {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}, cwd)
+
+        say(f"  {RUNS} rounds: import boto3, then each function and its reference, interleaved")
+        base: list[float] = []
+        sides = {s.function: Sides() for s in scenarios}
+        for round_ in range(RUNS):
+            base.append(_spawn(BOTO3, boto3_env, cwd)[0])
+            for scenario in scenarios:
+                order = ("function", "reference") if round_ % 2 == 0 else ("reference", "function")
+                for side in order:
+                    seconds, split = timed(scenario, side)
+                    getattr(sides[scenario.function], side).append(seconds)
+                    sides[scenario.function].split[side].append(split)
+
+        profiles = {}
+        for scenario in scenarios:
+            profiles[scenario.function] = {
+                side: _import_profile(*child(scenario, side), cwd) for side in sides[scenario.function].split
+            }
+        stub_calls = dict(aws.calls)
+
+    rows = [_row(s, sides[s.function], base, profiles[s.function]) for s in scenarios]
+    b = median(base)
+    vs_boto3 = {s.function: median(sides[s.function].function) / b for s in scenarios}
+    floor = {s.function: median(sides[s.function].reference) / b for s in scenarios}
+    rows.append(
+        Row(
+            "cold start",
+            "info: vs `import boto3` (the old baseline)",
+            f"{min(vs_boto3.values()):.2f}-{max(vs_boto3.values()):.2f}x",
+            "",
+            "info",
+            f"import boto3 {b * 1e3:.0f} ms; functions "
+            + ", ".join(f"{fn} {r:.2f}x" for fn, r in vs_boto3.items())
+            + "; references "
+            + f"{min(floor.values()):.2f}-{max(floor.values()):.2f}x",
+            {"boto3_ms": [round(x * 1e3, 1) for x in base], "functions": vs_boto3, "references": floor},
+        )
+    )
+    rows.append(_bytecode_row(built_layer))
+    rows[-2].data["stub_calls"] = stub_calls
     return rows
 
 
-def _row(fn: str, mode: str, runs: list[float], base: list[float], parts: list[dict[str, float]]) -> Row:
-    t, b = median(runs), median(base)
-    imp, build = median([p["import"] for p in parts]), median([p["build"] for p in parts])
-    compiled = mode == "compiled"
+def _row(scenario: Scenario, sides: Sides, base: list[float], profiles: dict[str, Any]) -> Row:
+    t, r = median(sides.function), median(sides.reference)
+    low, high = ratio_interval(sides.function, sides.reference)
+
+    def part(side: str, name: str) -> float:
+        return median([p[name] for p in sides.split[side]]) * 1e3
+
     return Row(
         "cold start",
-        f"{fn} ({mode})",
-        f"{t / b:.2f}x",
-        f"<= {TARGET}x" if compiled else "report",
-        check(t / b <= TARGET) if compiled else "info",
-        f"{t * 1e3:.0f} ms vs {b * 1e3:.0f} ms; in the child: import app {imp * 1e3:.0f} ms (boto3 included), "
-        f"get_service {build * 1e3:.0f} ms",
+        f"{scenario.function}: {scenario.request}",
+        f"{t / r:.2f}x",
+        f"<= {TARGET}x",
+        check(t / r <= TARGET),
+        f"{t * 1e3:.0f} ms vs reference {r * 1e3:.0f} ms, n={len(sides.function)}; 90% interval "
+        f"{low:.2f}-{high:.2f}x; in the child: import {part('function', 'import'):.0f} vs "
+        f"{part('reference', 'import'):.0f} ms, first request {part('function', 'first_request'):.0f} vs "
+        f"{part('reference', 'first_request'):.0f} ms; calls: {scenario.calls}",
         {
-            "ratio": t / b,
-            "mode": mode,
-            "handler_ms": [round(x * 1e3, 1) for x in runs],
-            "boto3_ms": [round(x * 1e3, 1) for x in base],
-            "import_app_ms": round(imp * 1e3, 1),
-            "get_service_ms": round(build * 1e3, 1),
+            "ratio": t / r,
+            "interval_90": [low, high],
+            "vs_import_boto3": t / median(base),
+            "function_ms": [round(x * 1e3, 1) for x in sides.function],
+            "reference_ms": [round(x * 1e3, 1) for x in sides.reference],
+            "function_split_ms": {k: round(part("function", k), 1) for k in ("import", "first_request")},
+            "reference_split_ms": {k: round(part("reference", k), 1) for k in ("import", "first_request")},
+            "importtime_self_ms": profiles,
         },
+    )
+
+
+def _bytecode_row(built_layer: Path | None) -> Row:
+    """The timed runs have every .pyc; Lambda's /opt is read-only, so a module the built layer
+    ships without one would be compiled again at every cold start."""
+    missing = uncompiled_layer_packages(built_layer)
+    if missing is None:
+        return Row(
+            "cold start",
+            "layer bytecode (as built)",
+            "not built",
+            "every package's .pyc",
+            "skip",
+            "run with the sizes section (sam build) to check what the layer ships",
+        )
+    return Row(
+        "cold start",
+        "layer bytecode (as built)",
+        "all compiled" if not missing else f"{len(missing)} without .pyc",
+        "every package's .pyc",
+        check(not missing),
+        "the built layer ships every top-level package with its bytecode, so the timed (compiled) runs are "
+        "what Lambda runs"
+        if not missing
+        else "compiled again at every cold start: " + ", ".join(missing),
+        {"uncompiled": missing},
     )

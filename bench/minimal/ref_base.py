@@ -1,0 +1,222 @@
+"""What every reference handler shares (ref_http.py: what the HTTP ones share): the cold-start floor the design card sets, written with
+the same third-party packages as the functions (boto3, Powertools' validating resolver, Logger,
+Metrics, pydantic) and nothing of the project's own. See bench/cold.py.
+
+These modules run in a cold-start child with this folder on PYTHONPATH, as a function's app.py
+runs with its own folder and the layer: they import nothing from bench or invitations."""
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import unicodedata
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = Logger(service="invitations")
+metrics = Metrics(namespace="Invitations", service="invitations")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(alias="TABLE_NAME")
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL")
+    link_secret_id: str = Field(alias="LINK_SECRET_ID")
+    sender_email: str = Field(default="", alias="SENDER_EMAIL")
+    validity_days: int = Field(default=14, alias="VALIDITY_DAYS")
+
+
+@cache
+def settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+@cache
+def link_key() -> bytes:
+    secret = client("secretsmanager").get_secret_value(SecretId=settings().link_secret_id)["SecretString"]
+    return hmac.new(secret.encode(), b"invitation-link", hashlib.sha256).digest()
+
+
+def token(invitation_id: str, version: int) -> str:
+    mac = hmac.new(link_key(), f"{invitation_id}|{version}".encode(), hashlib.sha256).digest()[:20]
+    return urlsafe_b64encode(bytes.fromhex(invitation_id) + mac).rstrip(b"=").decode()
+
+
+def link(invitation_id: str, version: int) -> str:
+    return f"{settings().public_base_url.rstrip('/')}/i/{token(invitation_id, version)}"
+
+
+def token_id(text: str) -> str | None:
+    try:
+        raw = urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return None
+    return raw[:16].hex() if len(raw) == 36 else None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+def words(*names: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", " ".join(names))
+    return sorted(set(re.findall(r"[^\W_]+", "".join(c for c in folded if not unicodedata.combining(c)).lower())))
+
+
+def s(item: dict[str, Any], name: str) -> Any:
+    """One attribute's value, as the reference reads them: S, N (int), M, or absent."""
+    attribute = item.get(name)
+    if attribute is None or "NULL" in attribute:
+        return None
+    ((kind, raw),) = attribute.items()
+    return int(raw) if kind == "N" else raw
+
+
+class Delivery(BaseModel):
+    status: str
+    at: str
+    detail: str | None = None
+
+
+class InvitationOut(BaseModel):
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    channel: str
+    status: str
+    link: str | None = None
+    created_at: str
+    sent_at: str
+    expires_at: str
+    accepted_at: str | None
+    patient_id: str | None
+    delivery: Delivery
+    send_count: int
+    locale: str
+
+
+def invitation_out(item: dict[str, Any], at: datetime) -> InvitationOut:
+    status = s(item, "status")
+    if status == "pending" and s(item, "expires_at") <= iso(at):
+        status = "expired"
+    delivery = item["delivery"]["M"]
+    return InvitationOut(
+        id=s(item, "id"),
+        first_name=s(item, "first_name"),
+        last_name=s(item, "last_name"),
+        email=s(item, "email"),
+        phone=s(item, "phone"),
+        channel="email" if s(item, "email") else "sms",
+        status=status,
+        link=link(s(item, "id"), s(item, "link_version")) if status == "pending" else None,
+        created_at=s(item, "created_at"),
+        sent_at=s(item, "sent_at"),
+        expires_at=s(item, "expires_at"),
+        accepted_at=s(item, "accepted_at"),
+        patient_id=s(item, "patient_id"),
+        delivery=Delivery(status=delivery["status"]["S"], at=delivery["at"]["S"]),
+        send_count=s(item, "send_count"),
+        locale=s(item, "locale"),
+    )
+
+
+def name_entries(item: dict[str, Any], ttl: int | None = None) -> list[dict[str, Any]]:
+    """One Put per word of the name, carrying the sent key (and the TTL of an expired one)."""
+    clinician_id, invitation_id, key = s(item, "clinician_id"), s(item, "id"), s(item, "gsi1sk")
+    puts = []
+    for word in words(s(item, "first_name"), s(item, "last_name")):
+        entry = {
+            "pk": {"S": f"NAME#{clinician_id}"},
+            "sk": {"S": f"{word}#{invitation_id}"},
+            "invitation_id": {"S": invitation_id},
+            "sent_key": {"S": key},
+        }
+        if ttl is not None:
+            entry["ttl"] = {"N": str(ttl)}
+        puts.append({"Put": {"TableName": settings().table_name, "Item": entry}})
+    return puts
+
+
+def sent(item: dict[str, Any], at: datetime, count: int) -> dict[str, Any]:
+    """The item with a new link, sent at `at` for the full validity (send or resend)."""
+    invitation_id, clinician_id = s(item, "id"), s(item, "clinician_id")
+    key = f"{iso(at)}#{invitation_id}"
+    expires = iso(at + timedelta(days=settings().validity_days))
+    return {
+        **item,
+        "status": {"S": "pending"},
+        "sent_at": {"S": iso(at)},
+        "expires_at": {"S": expires},
+        "delivery": {"M": {"status": {"S": "queued"}, "at": {"S": iso(at)}}},
+        "send_count": {"N": str(count)},
+        "recent_sends": {"L": [*item.get("recent_sends", {"L": []})["L"], {"S": iso(at)}][-5:]},
+        "gsi1pk": {"S": f"CLIN#{clinician_id}"},
+        "gsi1sk": {"S": key},
+        "gsi2pk": {"S": f"CLIN#{clinician_id}#pending"},
+        "gsi2sk": {"S": key},
+        "due_pk": {"S": f"DUE#{int(invitation_id[-2:], 16) % 4}"},
+        "due_sk": {"S": f"{expires}#{invitation_id}"},
+    }
+
+
+def deliver_and_record(item: dict[str, Any]) -> dict[str, Any]:
+    """Send the link by email, record the outcome (conditional on the revision), publish the event."""
+    invitation_id, version, rev = s(item, "id"), s(item, "link_version"), s(item, "rev")
+    url = link(invitation_id, version)
+    client("ses").send_email(
+        Source=settings().sender_email,
+        Destination={"ToAddresses": [s(item, "email")]},
+        Message={
+            "Subject": {"Data": f"{s(item, 'clinician_name')} vous invite", "Charset": "UTF-8"},
+            "Body": {
+                "Text": {"Data": f"Bonjour {s(item, 'first_name')},\n{url}\n", "Charset": "UTF-8"},
+                "Html": {
+                    "Data": f"<p>Bonjour {s(item, 'first_name')},</p><a href='{url}'>{url}</a>",
+                    "Charset": "UTF-8",
+                },
+            },
+        },
+    )
+    at = iso(now())
+    recorded = {**item, "delivery": {"M": {"status": {"S": "sent"}, "at": {"S": at}}}, "rev": {"N": str(rev + 1)}}
+    client("dynamodb").put_item(
+        TableName=settings().table_name,
+        Item=recorded,
+        ConditionExpression="rev = :rev",
+        ExpressionAttributeValues={":rev": {"N": str(rev)}},
+    )
+    publish("InvitationSent", invitation_id, version, {"clinician_id": s(item, "clinician_id"), "sent_at": at})
+    metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=1)
+    return recorded
+
+
+def publish(detail_type: str, invitation_id: str, version: int, facts: dict[str, Any]) -> None:
+    detail = {"event_id": new_id(), "occurred_at": iso(now()), "invitation_id": invitation_id, "link_version": version}
+    entry = {"Source": "invitations", "DetailType": detail_type, "Detail": json.dumps({**detail, **facts})}
+    client("events").put_events(Entries=[{**entry, "EventBusName": settings().event_bus_name}])

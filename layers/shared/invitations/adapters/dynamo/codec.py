@@ -1,6 +1,5 @@
 """DynamoDB attribute values in and out, and the cost of each call."""
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,13 +30,6 @@ def value(attribute: dict[str, Any]) -> Any:
     if kind == "NULL":
         return None
     return _deserializer.deserialize(attribute)  # BOOL, sets, binary: never written by this service
-
-
-def load(raw: dict[str, Any], fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The item's attributes (or only `fields`, those it has), decoded."""
-    if fields is None:
-        return {k: value(v) for k, v in raw.items()}
-    return {k: value(raw[k]) for k in fields if k in raw}
 
 
 @dataclass

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, get_type_hints
 
-from invitations.adapters.dynamo.codec import dump, load
+from invitations.adapters.dynamo.codec import dump, value
 from invitations.clock import iso, parse_iso
 from invitations.domain.events import Actor, DomainEvent, Message
 from invitations.domain.history import HistoryEntry
@@ -76,16 +76,15 @@ class _Mapper[T]:
         # An attribute left out because it was None comes back as None, or as the field's default.
         missing = dataclasses.MISSING
         self._no_default = {f.name for f in fields if f.default is missing and f.default_factory is missing}
-        self.attributes = tuple(attribute for _, attribute, _, _ in self._fields)
 
     def to_item(self, entity: T) -> dict[str, Any]:
         return {attribute: out(getattr(entity, name)) for name, attribute, out, _ in self._fields}
 
     def from_item(self, raw: dict[str, Any]) -> T:
-        # Only the entity's attributes are decoded, not keys and index keys: a listing decodes many.
-        d = load(raw, self.attributes)
-        values = {name: back(d[attribute]) for name, attribute, _, back in self._fields if attribute in d}
-        values.update({name: None for name in self._no_default - values.keys()})
+        # One pass over the entity's attributes only (not keys and index keys): a listing decodes many.
+        values = {name: back(value(raw[attribute])) for name, attribute, _, back in self._fields if attribute in raw}
+        if len(values) < len(self._fields):
+            values.update({name: None for name in self._no_default - values.keys()})
         return self._entity(**values)
 
 

@@ -66,7 +66,8 @@ def test_idempotency_key_replays_the_first_answer_and_sends_nothing_more(stack):
     first = call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-1"})
     again = call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-1"})
     assert first.status == again.status == 201
-    assert again.json == first.json
+    assert again.json == call("GET", f"/invitations/{first.json['id']}").json  # as it is now
+    assert again.json == {**first.json, "delivery": again.json["delivery"]}  # the same, but now delivered
     assert len(stack.emails()) == 1
     other_body = call("POST", "/invitations", MARC_SMS, headers={"Idempotency-Key": "k-1"})
     assert other_body.status == 422 and other_body.json["error"]["code"] == "idempotency_key_reused"
@@ -75,14 +76,19 @@ def test_idempotency_key_replays_the_first_answer_and_sends_nothing_more(stack):
     assert bobs.status == 201 and bobs.json["id"] != first.json["id"]
 
 
-def test_a_replay_is_the_first_answer_even_after_the_invitation_changed(stack):
+def test_a_replay_answers_the_invitation_as_it_is_now_never_a_dead_link(stack):
     first = call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-3"})
-    assert call("PATCH", f"/invitations/{first.json['id']}", {"first_name": "Hélèna"}).status == 200
-    assert call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-3"}).json == first.json
-    assert call("DELETE", f"/invitations/{first.json['id']}").status == 204
+    invitation_id = first.json["id"]
+    assert call("PATCH", f"/invitations/{invitation_id}", {"first_name": "Hélèna"}).status == 200
+    resent = call("POST", f"/invitations/{invitation_id}/resend").json
     again = call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-3"})
-    assert (again.status, again.json) == (201, first.json)
-    assert len(stack.emails()) == 1
+    assert again.status == 201 and again.json == call("GET", f"/invitations/{invitation_id}").json
+    assert again.json["link"] == resent["link"] != first.json["link"]  # the link that works now
+    assert again.json["first_name"] == "Hélèna"
+    assert call("DELETE", f"/invitations/{invitation_id}").status == 204
+    gone = call("POST", "/invitations", HELENE, headers={"Idempotency-Key": "k-3"})
+    assert gone.status == 404 and gone.json["error"]["code"] == "not_found"  # as GET would answer
+    assert len(stack.emails()) == 2  # the send and the resend: replays send nothing
 
 
 def test_idempotency_records_never_hold_the_link(stack):

@@ -2,13 +2,38 @@
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from invitations.domain.invitation import Channel, DeliveryStatus, Status
+from invitations.text import unsafe_characters
 
 Locale = Literal["fr", "en"]
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+def _safe_name(value: str) -> str:
+    problem = unsafe_characters(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_safe_name)
+]
+
+
+def to_deliverable_email(value: str) -> str:
+    """An address SES can deliver to: ASCII before the @ (SES has no SMTPUTF8), the domain in
+    punycode; normalised (the domain in lower case)."""
+    import email_validator  # on first use, like phonenumbers below
+
+    if len(value) > 254:
+        raise ValueError("must be an email address of at most 254 characters")
+    try:
+        found = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError:
+        raise ValueError("must be an email address with only ASCII letters before the @") from None
+    return str(found.ascii_email)
 
 
 def to_e164_mobile(value: str) -> str:
@@ -32,7 +57,7 @@ def to_e164_mobile(value: str) -> str:
 
 
 Phone = Annotated[str, AfterValidator(to_e164_mobile)]
-Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+Email = Annotated[str, AfterValidator(to_deliverable_email)]
 
 
 class _Strict(BaseModel):

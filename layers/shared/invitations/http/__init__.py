@@ -29,9 +29,12 @@ from invitations.domain.errors import (
 )
 from invitations.models import ErrorResponse
 from invitations.observability import logger, metrics
+from invitations.text import display_name
 from invitations.use_cases.base import Clinician
 
 JSON = "application/json"
+# Every JSON answer: answers hold links (credentials) and patient data; never cached, never sniffed.
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 # The one place where a domain error becomes an HTTP status.
 STATUS: dict[type[DomainError], int] = {
@@ -61,13 +64,15 @@ def error_response(
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
-    return Response(status_code=status, content_type=JSON, body=json.dumps({"error": error}), headers=headers or None)
+    return Response(
+        status_code=status, content_type=JSON, body=json.dumps({"error": error}), headers={**NO_STORE, **headers}
+    )
 
 
 def json_response(status: int, body: BaseModel | dict[str, Any], **headers: str) -> Response:
     # pydantic's own serialiser: a third of json.dumps(model_dump()) on a page of 20 invitations.
     text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
-    return Response(status_code=status, content_type=JSON, body=text, headers=headers or None)
+    return Response(status_code=status, content_type=JSON, body=text, headers={**NO_STORE, **headers})
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -125,19 +130,28 @@ def build_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
     return app
 
 
+MAX_SUBJECT = 128  # a longer `sub` is no identity provider's: refused before any storage call
+MAX_DISPLAY_NAME = 100
+
+
 def current_clinician(app: APIGatewayHttpResolver | APIGatewayHttpRouter) -> Clinician:
-    """The caller, as the API's JWT authorizer verified them (`sub`, `name` claims)."""
+    """The caller, as the API's JWT authorizer verified them (`sub`, `name` claims). The name is
+    cleaned here, once, before it reaches a subject line, a message or a page."""
     authorizer = app.current_event.request_context.authorizer
     claims = (authorizer.jwt_claim if authorizer else None) or {}
-    subject = claims.get("sub")
-    if not subject:
+    subject = str(claims.get("sub") or "")
+    if not subject or len(subject) > MAX_SUBJECT:
         raise Unauthorized()
-    return Clinician(id=str(subject), name=str(claims.get("name") or "Votre soignant"))
+    name = display_name(str(claims.get("name") or ""), MAX_DISPLAY_NAME)
+    return Clinician(id=subject, name=name or "Votre soignant")
 
 
-def _refusal(status: int, code: str, message: str) -> dict[str, Any]:
-    body = json.dumps({"error": {"code": code, "message": message}})
-    return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": body, "isBase64Encoded": False}
+def _refusal(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    headers = {"Content-Type": JSON, **NO_STORE}
+    return {"statusCode": status, "headers": headers, "body": json.dumps({"error": error}), "isBase64Encoded": False}
 
 
 def _body_that_is_not_json(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -155,9 +169,13 @@ def _body_that_is_not_json(event: dict[str, Any]) -> dict[str, Any] | None:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
         # Parsed once here too: JSON nested thousands deep exhausts the parser's recursion,
         # which would otherwise escape Powertools as a 500.
-        json.loads(raw.decode("utf-8"))
+        parsed = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeError, RecursionError):
         return _refusal(400, "malformed_json", "The request body is not valid JSON.")
+    if not isinstance(parsed, dict):  # an array's first element would otherwise be taken for the body
+        return _refusal(
+            422, "validation_error", "The request body must be a JSON object.", {"body": "must be an object"}
+        )
     return None
 
 

@@ -1,9 +1,10 @@
-"""`Idempotency-Key` on sending: the same key and body again answers the first invitation and
-sends nothing more (Powertools idempotency, records kept in the service's table).
+"""`Idempotency-Key` on sending: the same key and body again sends nothing more and answers the
+first answer's status with the invitation **as it is now** (Powertools idempotency, records kept
+in the service's table): its link is the one that works now, or none; deleted since: 404, as
+`GET` would answer. This refines the contract's "returns the first answer" (docs/api.md): a
+replayed dead link would send a patient to an error page.
 
-The stored answer is the first answer without its link: a link is a credential and is never
-written anywhere in clear. The record keeps the link's version instead, from which the same link
-is derived again (an HMAC under the secret), so a replay is the first answer, with no read."""
+The record holds only the invitation's id: no patient data, no link (a credential)."""
 
 from functools import lru_cache
 from typing import Any
@@ -21,11 +22,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invitations import runtime
 from invitations.domain.errors import Busy, IdempotencyKeyReused
-from invitations.domain.invitation import Contact
+from invitations.domain.invitation import Contact, Invitation
 from invitations.http.presenters import invitation_out
 from invitations.models import InvitationCreate, InvitationOut
 from invitations.settings import get_settings
-from invitations.use_cases import sending
+from invitations.use_cases import managing, sending
 from invitations.use_cases.base import Clinician
 
 KEY_LIFETIME_SECONDS = 24 * 3600
@@ -60,10 +61,11 @@ def send_invitation(
     if not idempotency_key:
         return invitation_out(sending.send(services, clinician, contact), services.clock.now(), services.links)
 
+    sent: list[Invitation] = []
+
     def create(command: dict[str, Any]) -> dict[str, Any]:
-        invitation = sending.send(services, clinician, contact)
-        answer = invitation_out(invitation, services.clock.now(), services.links)
-        return {"answer": answer.model_dump(mode="json", exclude={"link"}), "link_version": invitation.link_version}
+        sent.append(sending.send(services, clinician, contact))
+        return {"invitation_id": sent[0].id}
 
     command = {
         "clinician_id": clinician.id,
@@ -81,5 +83,6 @@ def send_invitation(
         raise IdempotencyKeyReused() from None
     except IdempotencyAlreadyInProgressError:
         raise Busy("A request with this Idempotency-Key is still being processed; try again.") from None
-    answer = InvitationOut.model_validate(stored["answer"])
-    return answer.model_copy(update={"link": services.links.url(answer.id, stored["link_version"])})
+    # A first call answers what it sent; a replay reads the invitation as it is now (404 if deleted).
+    invitation = sent[0] if sent else managing.get(services, clinician, stored["invitation_id"])
+    return invitation_out(invitation, services.clock.now(), services.links)

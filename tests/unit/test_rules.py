@@ -2,6 +2,7 @@
 numbers the product promises are checked as numbers here: a mutation tool cannot change a
 module constant, so these tests fail when one changes."""
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -236,3 +237,165 @@ def test_leaving_twice_changes_nothing(clock):
     assert left is not None and left.thread == "left"
     assert left.left_at == left.updated_at == clock.now()
     assert patients.leave_thread(left, clock.now()) is None
+
+
+# -- boundaries and every status, as read from the table --------------------------------------
+
+
+def as_read(text: str) -> str:
+    """A string as an adapter decodes it from an item: equal to the literal, never the same
+    object (so `is` where `==` is meant fails here as it would in production)."""
+    return json.loads(json.dumps(text))
+
+
+def in_status(inv: invitations.Invitation, status: str) -> invitations.Invitation:
+    return replace(inv, stored_status=as_read(status), clinician_id=as_read(inv.clinician_id))
+
+
+STATUSES = ("pending", "accepted", "expired", "deleted")
+
+
+def test_who_may_see_an_invitation_in_each_status(clock):
+    inv = invite(clock)
+    for status in STATUSES:
+        stored = in_status(inv, status)
+        if status == "deleted":
+            with pytest.raises(NotFound):
+                rules.visible_to(stored, "clin-1")
+        else:
+            assert rules.visible_to(stored, as_read("clin-1")) is stored
+        for other in ("clin-0", "clin-2", "clin-10", "clin"):  # before and after the owner's id
+            with pytest.raises(NotFound):
+                rules.visible_to(stored, other)
+
+
+def test_only_an_accepted_invitation_refuses_correct_resend_and_delete(clock):
+    inv = invite(clock)
+    for status in STATUSES:
+        stored = in_status(inv, status)
+        for rule in (rules.may_correct, rules.may_resend, rules.may_delete):
+            if status == "accepted":
+                with pytest.raises(InvitationAccepted):
+                    rule(stored)
+            else:
+                assert rule(stored) is None
+
+
+def test_what_a_link_may_do_in_each_status(clock):
+    inv = invite(clock)
+    before, at_expiry = clock.now() + timedelta(days=14, microseconds=-1), clock.now() + timedelta(days=14)
+    for now in (before, at_expiry):
+        with pytest.raises(LinkGone):
+            rules.link_usable(in_status(inv, "deleted"), now)
+        with pytest.raises(LinkExpired):
+            rules.link_usable(in_status(inv, "expired"), now)
+        accepted_one = in_status(inv, "accepted")
+        assert rules.link_usable(accepted_one, now) is accepted_one  # its page still shows
+    pending = in_status(inv, "pending")
+    assert rules.link_usable(pending, before) is pending
+    with pytest.raises(LinkExpired):
+        rules.link_usable(pending, at_expiry)
+
+
+def test_the_status_as_true_now_in_each_stored_status(clock):
+    inv = invite(clock)
+    later = clock.now() + timedelta(days=30)  # past expiry: only a pending one changes
+    assert in_status(inv, "pending").status_at(clock.now()) == "pending"
+    assert in_status(inv, "pending").status_at(later) == "expired"
+    assert in_status(inv, "accepted").status_at(later) == "accepted"
+    assert in_status(inv, "expired").status_at(clock.now()) == "expired"
+    assert not in_status(inv, "accepted").is_overdue(later) and not in_status(inv, "expired").is_overdue(later)
+    with pytest.raises(NotFound):
+        in_status(inv, "deleted").status_at(clock.now())
+
+
+def test_expiry_is_exactly_the_validity_after_sending(clock):
+    assert Rules().expiry_of(clock.now()) == clock.now() + timedelta(days=14)
+    assert Rules(validity=timedelta(hours=2)).expiry_of(clock.now()) == clock.now() + timedelta(hours=2)
+    moment = clock.now()
+    assert not rules.is_past_expiry(moment, moment - timedelta(microseconds=1))
+    assert rules.is_past_expiry(moment, moment) and rules.is_past_expiry(moment, moment + timedelta(days=1))
+
+
+def test_a_lowered_send_limit_refuses_even_above_it(clock):
+    """A deployment lowers the limit: an invitation already sent more often is refused too."""
+    sends = tuple(clock.now() + timedelta(minutes=m) for m in range(3))
+    with pytest.raises(TooManySends) as refused:
+        Rules(max_sends_per_window=2).check_send_allowed(sends, clock.now() + timedelta(hours=1))
+    assert refused.value.retry_after_seconds == 23 * 3600 + 1
+    assert Rules(max_sends_per_window=4).check_send_allowed(sends, clock.now() + timedelta(hours=1)) == sends
+
+
+def test_the_send_window_keeps_only_the_last_24_hours(clock):
+    now = clock.now()
+    sends = (now - timedelta(hours=24), now - timedelta(hours=24) + timedelta(microseconds=1), now)
+    assert RULES.check_send_allowed(sends, now) == sends[1:]
+    assert RULES.check_send_allowed((), now) == ()
+
+
+def test_a_contact_is_an_address_or_a_number(clock):
+    assert rules.needs_a_contact("p@example.org", None) is None
+    assert rules.needs_a_contact(None, "+33612345678") is None
+    assert rules.needs_a_contact("p@example.org", "+33612345678") is None
+    for email, phone in ((None, None), ("", ""), ("", None), (None, "")):
+        with pytest.raises(Invalid) as refused:
+            rules.needs_a_contact(email, phone)
+        assert refused.value.fields == {
+            "email": "give an email address or a phone number",
+            "phone": "give an email address or a phone number",
+        }
+
+
+def test_a_patient_is_seen_by_its_clinician_only(clock):
+    _, patient = accepted(invite(clock), clock)
+    stored = replace(patient, clinician_id=as_read("clin-1"))
+    assert rules.own_patient(stored, "clin-1") is stored
+    for other in ("clin-0", "clin-2", "clin-10", "clin"):
+        with pytest.raises(NotFound):
+            rules.own_patient(stored, other)
+
+
+def test_an_outcome_is_recorded_for_that_link_only_in_any_status_but_deleted(clock):
+    inv = replace(invite(clock), link_version=2)
+    outcome = DeliveryOutcome("sent", clock.now())
+    for status in ("pending", "accepted", "expired"):
+        assert invitations.record_delivery(in_status(inv, status), 2, outcome).delivery == outcome
+    assert invitations.record_delivery(in_status(inv, "deleted"), 2, outcome) is None
+    assert invitations.record_delivery(inv, 1, outcome) is None  # an older link's
+    assert invitations.record_delivery(inv, 3, outcome) is None  # never a link not made yet
+
+
+def test_an_item_lacking_the_later_fields_reads_as_never_stored_sent_once(clock):
+    """The adapter gives an item's missing attributes the fields' defaults."""
+    inv = invite(clock)
+    minimal = invitations.Invitation(
+        inv.id, "clin-1", "Dr A", "Jeanne", "Rivière", "p@example.org", None, "fr", "pending", 1,
+        inv.created_at, inv.sent_at, inv.expires_at, inv.delivery,
+    )  # fmt: skip
+    assert (minimal.send_count, minimal.recent_sends, minimal.rev) == (1, (), 0)
+    assert (minimal.accepted_at, minimal.patient_id, minimal.deleted_at) == (None, None, None)
+    assert inv.rev == 0  # a new invitation was never stored
+    _, patient = accepted(inv, clock)
+    assert (patient.thread, patient.left_at, patient.rev) == ("active", None, 0)
+    assert DeliveryOutcome("sent", clock.now()).detail is None
+    assert Contact("A", "B", "a@example.org", None).locale == "fr"
+
+
+def test_correcting_keeps_the_link_while_the_contact_is_the_same(clock):
+    inv = invite(clock, email="p@example.org", phone="+33600000000")
+    same = invitations.correct(inv, {"email": "p@example.org", "last_name": "R"}, clock.now())
+    assert same.link_version == 1 and same.delivery == inv.delivery
+    for changes in ({"email": "a@example.org"}, {"email": "z@example.org"}, {"phone": "+33700000000"}):
+        moved = invitations.correct(inv, changes, clock.now())
+        assert moved.link_version == 2 and moved.delivery.status == "not_sent", changes
+    assert invitations.correct(inv, {"email": None}, clock.now()).link_version == 2
+
+
+def test_a_patient_correction_and_a_leave_stamp_the_record(clock):
+    _, patient = accepted(invite(clock), clock)
+    clock.advance(minutes=7)
+    corrected = patients.correct(patient, {"last_name": "Durand"}, clock.now())
+    assert corrected.updated_at == clock.now() != patient.updated_at and corrected.created_at == patient.created_at
+    assert corrected.last_name == "Durand" and (corrected.thread, corrected.left_at) == ("active", None)
+    stored = replace(patient, thread=as_read("left"))
+    assert patients.leave_thread(stored, clock.now()) is None

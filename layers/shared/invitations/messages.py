@@ -83,9 +83,15 @@ def invitation_email(first_name: str, clinician: str, link: str, expires_at: dat
     return Email(subject=t["subject"].format(clinician=clinician).replace("\n", " "), text=text, html=html)
 
 
+# With the date when the whole name fits with it, else without (the patient's page shows the
+# date): a 30-character name and a 30-character base URL fit whole in both languages.
 _SMS = {
     "fr": "{clinician} vous invite sur sa messagerie sécurisée, lien valable au {date} : {link}",
     "en": "{clinician} invites you to secure messaging, link valid until {date}: {link}",
+}
+_SMS_UNDATED = {
+    "fr": "{clinician} vous invite sur sa messagerie sécurisée : {link}",
+    "en": "{clinician} invites you to secure messaging: {link}",
 }
 
 
@@ -102,15 +108,18 @@ def to_gsm7(text: str) -> str:
 
 
 def invitation_sms(clinician: str, link: str, expires_at: datetime, locale: str) -> str:
-    """One GSM-7 segment: the clinician's name is shortened if the rest needs the room."""
-    template = _SMS[locale]
-    date = _short_date(expires_at, locale)
-    fixed = len(template.format(clinician="", date=date, link=link))
+    """One GSM-7 segment: the clinician's whole name first, then the date if it still fits; the
+    name is shortened only if even the undated text needs the room."""
     name = " ".join(to_gsm7(clinician).split())
-    room = max(0, SMS_SEGMENT - fixed)
+    date = _short_date(expires_at, locale)
+    dated = _SMS[locale].format(clinician=name, date=date, link=link)
+    if len(dated) <= SMS_SEGMENT:
+        return dated
+    template = _SMS_UNDATED[locale]
+    room = max(0, SMS_SEGMENT - len(template.format(clinician="", link=link)))
     if len(name) > room:
         name = name[: max(0, room - 1)].rstrip() + "." if room else ""
-    return template.format(clinician=name, date=date, link=link)
+    return template.format(clinician=name, link=link)
 
 
 def is_single_gsm7_segment(text: str) -> bool:

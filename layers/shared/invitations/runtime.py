@@ -17,7 +17,7 @@ from invitations.adapters.ses_sns import AwsMessenger
 from invitations.clock import SystemClock
 from invitations.observability import PowertoolsCounter
 from invitations.settings import get_settings
-from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
+from invitations.tokens import RING_LIFETIME_SECONDS, Expiring, SignedCursors, SignedLinks, TokenSigner
 from invitations.use_cases.base import Services
 
 # Standard mode: exponential back-off with jitter on throttling and transient errors.
@@ -45,11 +45,15 @@ def client(service: str) -> Any:
         return _session().client(service, config=config)  # type: ignore[call-overload]
 
 
-@lru_cache(maxsize=1)
-def link_secret() -> bytes:
-    """The link-signing secret, fetched once per container from Secrets Manager."""
+def _fetch_link_secret() -> bytes:
     response = client("secretsmanager").get_secret_value(SecretId=get_settings().link_secret_id)
     return str(response["SecretString"]).encode()
+
+
+# The link key ring (tokens.py), read from Secrets Manager on first use and again once it is
+# RING_LIFETIME_SECONDS old: a container sees a rotation within 5 minutes. If a read fails, the
+# ring held keeps serving (a rotation keeps the previous keys for ValidityDays).
+link_secret = Expiring(_fetch_link_secret, RING_LIFETIME_SECONDS)
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +65,7 @@ def table() -> Table:
 @lru_cache(maxsize=1)
 def services() -> Services:
     settings = get_settings()
-    signer = TokenSigner(link_secret)  # the secret is fetched on the first link or cursor
+    signer = TokenSigner(link_secret)  # the ring is fetched on the first link or cursor
     return Services(
         unit_of_work=lambda: DynamoUnitOfWork(table()),
         queries=DynamoQueries(table()),

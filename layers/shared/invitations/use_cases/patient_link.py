@@ -13,8 +13,13 @@ from invitations.use_cases.base import Services, commit_change
 def _by_token(services: Services, uow: UnitOfWork, token: str) -> Invitation:
     """The invitation the token opens now: unknown, replaced or deleted is LinkGone."""
     invitation_id = services.links.invitation_id_of(token)
-    invitation = uow.invitations.get(invitation_id) if invitation_id else None
-    if invitation is None or not services.links.verify(token, invitation.id, invitation.link_version):
+    if invitation_id is None:  # not even shaped like a token: nothing secret to time
+        raise LinkGone()
+    invitation = uow.invitations.get(invitation_id)
+    # A MAC is computed even for an unknown id (against version 0, which no link has), and compared
+    # in constant time: an unknown id and a wrong MAC cost the same.
+    valid = services.links.verify(token, invitation_id, invitation.link_version if invitation else 0)
+    if invitation is None or not valid:
         raise LinkGone()
     if invitation.stored_status == "deleted":
         raise LinkGone()

@@ -5,10 +5,18 @@ the modules run side by side, one per core, the biggest first. The last lines pr
 surviving mutants and `mutation score: N%` (killed / total; mutants listed in equivalent.toml,
 each with its reason, are left out of the total).
 
-    python -m tests.mutation.run [--jobs N] [--module NAME ...]
+    python -m tests.mutation.run [--jobs N] [--module NAME ...] [--layer-at REF]
 
 `--module rules --module dispatch` mutates only the modules whose path contains one of the
-names (while writing tests for one module); without it, every module is mutated.
+names (while writing tests for one module); without it, every module is mutated. `--layer-at
+HEAD` takes the layer and the fakes as committed (the tests as they are in the working tree),
+while the working tree holds someone's unfinished change.
+
+Each tree's unit suite first runs once unmutated: it must pass (else every mutant would look
+killed), and it compiles every module into a bytecode cache of the tree's own
+(PYTHONPYCACHEPREFIX), which the mutants' runs then only read: a run does not recompile pytest
+and the packages at each mutant. The copied sources are dated in the past, so a mutated module
+(written now) never matches its cached bytecode.
 """
 
 import argparse
@@ -41,6 +49,7 @@ COPIED += ["local/__init__.py", "local/template.py", "template.yaml", "pyproject
 EQUIVALENT = Path(__file__).with_name("equivalent.toml")
 # The unit suite runs in about a second; a mutant still running after this loops for ever (killed).
 TIMEOUT_SECONDS = 20.0
+PAST = 946684800  # 2000-01-01: the copied sources' modification time
 
 
 @dataclass(frozen=True)
@@ -56,18 +65,27 @@ class Mutant:
         return f"{self.module}:{self.line} {self.operator} #{self.occurrence} in {self.function}"
 
 
-def _modules(names: list[str]) -> list[str]:
+def _modules(names: list[str], layer_at: str | None) -> list[str]:
     """Every mutated module (package docstrings aside), biggest first, those matching `names`."""
-    found = []
-    for item in MUTATED:
-        path = ROOT / item
-        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-        found += [f for f in files if f.name != "__init__.py"]
-    chosen = [f for f in found if not names or any(n in str(f.relative_to(ROOT)) for n in names)]
-    return [str(f.relative_to(ROOT)) for f in sorted(chosen, key=lambda f: f.stat().st_size, reverse=True)]
+    if layer_at:
+        listed = subprocess.run(
+            ["git", "ls-tree", "-r", "-l", layer_at, *MUTATED], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+        sizes = {line.split("\t")[1]: int(line.split()[3]) for line in listed}
+    else:
+        files = [f for item in MUTATED for f in ([ROOT / item] if item.endswith(".py") else (ROOT / item).glob("*.py"))]
+        sizes = {str(f.relative_to(ROOT)): f.stat().st_size for f in files}
+    chosen = [
+        path
+        for path in sizes
+        if path.endswith(".py")
+        and not path.endswith("/__init__.py")
+        and (not names or any(name in path for name in names))
+    ]
+    return sorted(chosen, key=lambda path: sizes[path], reverse=True)
 
 
-def _tree(module: str) -> Path:
+def _tree(module: str, layer_at: str | None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f"mutation-{Path(module).stem}-"))
     for item in COPIED:
         source, target = ROOT / item, work / item
@@ -76,11 +94,42 @@ def _tree(module: str) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
+    if layer_at:
+        shutil.rmtree(work / LAYER)
+        archive = subprocess.run(
+            ["git", "archive", layer_at, LAYER, "tests/fakes.py"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+    for path in work.rglob("*"):
+        os.utime(path, (PAST, PAST))
     return work
 
 
+def _test_command() -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "--noconftest", "-p", "no:cacheprovider", *UNIT_TESTS]
+
+
+def _env(work: Path) -> dict[str, str]:
+    # Plugins of the dev venv (playwright, schemathesis...) are not needed: a faster startup.
+    return {
+        **os.environ,
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPYCACHEPREFIX": str(work / ".pycache"),
+    }
+
+
+def _baseline(module: str, work: Path) -> None:
+    """The unmutated suite passes in this tree; its run fills the tree's bytecode cache."""
+    env = {**_env(work)}
+    del env["PYTHONDONTWRITEBYTECODE"]
+    run = subprocess.run(_test_command(), cwd=work, env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"{module}: the unit suite fails before any mutation:\n{run.stdout[-3000:]}")
+
+
 def _config(module: str) -> str:
-    test = [sys.executable, "-m", "pytest", "-x", "-q", "--noconftest", "-p", "no:cacheprovider", *UNIT_TESTS]
+    test = _test_command()
     return (
         "[cosmic-ray]\n"
         f'module-path = ["{module}"]\n'
@@ -91,14 +140,14 @@ def _config(module: str) -> str:
     )
 
 
-def _run_module(module: str) -> list[Mutant]:
+def _run_module(module: str, layer_at: str | None) -> list[Mutant]:
     from cosmic_ray.work_db import WorkDB, use_db
 
     started = time.monotonic()
-    work = _tree(module)
+    work = _tree(module, layer_at)
+    _baseline(module, work)
     (work / "cr.toml").write_text(_config(module))
-    # Plugins of the dev venv (playwright, schemathesis...) are not needed: a faster startup.
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = _env(work)
     cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
     for step in (["init", "cr.toml", "session.sqlite"], ["exec", "cr.toml", "session.sqlite"]):
         subprocess.run([*cosmic, *step], cwd=work, env=env, check=True)
@@ -133,13 +182,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="modules mutated at once")
     parser.add_argument("--module", action="append", default=[], help="only modules whose path contains this")
+    parser.add_argument("--layer-at", metavar="REF", help="the layer and fakes as committed at REF (git)")
     args = parser.parse_args()
-    modules = _modules(args.module)
+    modules = _modules(args.module, args.layer_at)
     if not modules:
         raise SystemExit(f"no module matches {args.module}")
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        mutants = [m for found in pool.map(_run_module, modules) for m in found]
+        runs = pool.map(_run_module, modules, [args.layer_at] * len(modules))
+        mutants = [m for found in runs for m in found if m.outcome != "skipped"]
     equivalent = _equivalent()
     counted = [m for m in mutants if (m.module, m.line, m.operator, m.occurrence) not in equivalent]
     killed = [m for m in counted if m.outcome in ("killed", "incompetent")]  # incompetent: the mutant breaks the module

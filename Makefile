@@ -23,7 +23,7 @@ REGION ?= eu-west-3
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup lint typecheck validate template-rules build build-check openapi openapi-check pytest test dev token bench browser clean
+.PHONY: help setup lint typecheck validate template-rules build build-check openapi openapi-check pytest test dev token bench browser clean mutation
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ token: $(VENV)/.installed ## Print a bearer token: make token SUB=<id> NAME="<na
 
 bench: setup ## Benchmarks: prints a table, writes bench/results.json
 	$(BIN)/python -m bench
+
+mutation: $(VENV)/.installed ## Mutation testing (cosmic-ray) of the domain and use cases against the unit suite: survivors and score
+	$(BIN)/python -m tests.mutation.run
 
 clean: ## Remove build output and local data
 	rm -rf .aws-sam .local

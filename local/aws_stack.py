@@ -117,6 +117,7 @@ class Provisioned:
     refs: dict[str, Any]  # Ref / GetAtt values, as CloudFormation would give them
     outbox_queue_url: str
     resources: list[str] = field(default_factory=list)  # what was set up, for the banner
+    streams: dict[str, str] = field(default_factory=dict)  # table's logical id -> its stream's ARN (DynamoDB Local's)
 
 
 def _physical_name(logical_id: str, props: dict[str, Any], name_key: str, params: dict[str, Any]) -> str:
@@ -130,7 +131,10 @@ def _generated_secret(spec: dict[str, Any]) -> str:
     alphabet = string.ascii_letters + string.digits
     if not spec.get("ExcludePunctuation"):
         alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
-    return "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    generated = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    if "GenerateStringKey" in spec:  # as CloudFormation: the string goes into the template's JSON object
+        return json.dumps({**json.loads(spec.get("SecretStringTemplate", "{}")), spec["GenerateStringKey"]: generated})
+    return generated
 
 
 def _persistent_secret(data_dir: Path, logical_id: str, spec: dict[str, Any]) -> str:
@@ -141,6 +145,66 @@ def _persistent_secret(data_dir: Path, logical_id: str, spec: dict[str, Any]) ->
         path.write_text(_generated_secret(spec))
         path.chmod(0o600)
     return path.read_text()
+
+
+class OutdatedTable(SystemExit):
+    """The data folder's table cannot be brought up to the template in place."""
+
+
+def _wait_active(dynamodb: Any, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        busy = table["TableStatus"] != "ACTIVE" or any(
+            g.get("IndexStatus") != "ACTIVE" for g in table.get("GlobalSecondaryIndexes", [])
+        )
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {name} did not become ACTIVE in time")
+        time.sleep(0.1)
+
+
+def bring_up_to_date(dynamodb: Any, name: str, definition: dict[str, Any]) -> list[str]:
+    """A table kept from an older version of the template (an older data folder) gets what the
+    template added since: its stream, its missing indexes (UpdateTable, as CloudFormation would).
+    What cannot change in place (the keys, an index's keys, the stream's view) stops the start
+    with the way out: `make clean`. Returns what was changed."""
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    advice = f"The local table {name} was made by an older version and cannot be updated in place"
+    if table["KeySchema"] != definition["KeySchema"]:
+        raise OutdatedTable(
+            f"{advice} (its keys differ): run `make clean` (it erases the local data), then `make dev`."
+        )
+    changes: list[str] = []
+    wanted_stream = definition.get("StreamSpecification")
+    current_stream = table.get("StreamSpecification") or {}
+    if wanted_stream and not current_stream.get("StreamEnabled"):
+        dynamodb.update_table(TableName=name, StreamSpecification=wanted_stream)
+        _wait_active(dynamodb, name)
+        changes.append("stream enabled")
+    elif wanted_stream and current_stream.get("StreamViewType") != wanted_stream["StreamViewType"]:
+        raise OutdatedTable(
+            f"{advice} (its stream differs): run `make clean` (it erases the local data), then `make dev`."
+        )
+    attributes = {a["AttributeName"]: a for a in definition["AttributeDefinitions"]}
+    existing = {g["IndexName"]: g for g in table.get("GlobalSecondaryIndexes", [])}
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        found = existing.get(index["IndexName"])
+        if found is not None:
+            if found["KeySchema"] != index["KeySchema"]:
+                raise OutdatedTable(
+                    f"{advice} (index {index['IndexName']} differs): run `make clean` (it erases the local data), "
+                    "then `make dev`."
+                )
+            continue
+        keys = [attributes[k["AttributeName"]] for k in index["KeySchema"]]
+        dynamodb.update_table(
+            TableName=name, AttributeDefinitions=keys, GlobalSecondaryIndexUpdates=[{"Create": index}]
+        )
+        _wait_active(dynamodb, name)
+        changes.append(f"index {index['IndexName']} added")
+    return changes
 
 
 def parameters(template: dict[str, Any], public_base_url: str) -> dict[str, Any]:
@@ -166,16 +230,19 @@ def provision(
 ) -> Provisioned:
     refs: dict[str, Any] = dict(params)
     resources: list[str] = []
+    streams: dict[str, str] = {}
 
     dynamodb = aws_client("dynamodb", dynamodb_endpoint)
     for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
         if not is_deployed(template, resource, params):
             continue
         name = _physical_name(logical_id, resource["Properties"], "TableName", params)
+        definition = table_definition(template, logical_id)
         if name in dynamodb.list_tables()["TableNames"]:
-            resources.append(f"table {name} (kept)")
+            changes = bring_up_to_date(dynamodb, name, definition)
+            resources.append(f"table {name} ({'; '.join(changes) if changes else 'kept'})")
         else:
-            dynamodb.create_table(TableName=name, **table_definition(template, logical_id))
+            dynamodb.create_table(TableName=name, **definition)
             dynamodb.get_waiter("table_exists").wait(TableName=name)
             resources.append(f"table {name} (created)")
         ttl = ttl_attribute(template, logical_id)
@@ -187,9 +254,24 @@ def provision(
             )
         refs[logical_id] = name
         refs[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+        stream_arn = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
+        if stream_arn:
+            streams[logical_id] = stream_arn  # DynamoDB Local's own ARN, for its Streams API
+            label = stream_arn.rsplit("/stream/", 1)[-1]
+            refs[f"{logical_id}.StreamArn"] = f"{refs[f'{logical_id}.Arn']}/stream/{label}"
+
+    sqs = aws_client("sqs", moto_endpoint)
+    for logical_id, resource in resources_of_type(template, "AWS::SQS::Queue").items():
+        if not is_deployed(template, resource, params):
+            continue
+        name = _physical_name(logical_id, resource["Properties"], "QueueName", params)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        refs[logical_id] = url  # Ref of a queue is its URL
+        refs[f"{logical_id}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+        refs[f"{logical_id}.QueueName"] = name
+        resources.append(f"queue {name}")
 
     events = aws_client("events", moto_endpoint)
-    sqs = aws_client("sqs", moto_endpoint)
     queue_url = sqs.create_queue(QueueName=OUTBOX_QUEUE)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for logical_id, resource in resources_of_type(template, "AWS::Events::EventBus").items():
@@ -220,4 +302,4 @@ def provision(
     resources.append(f"SES identity {params['SenderEmail']}")
     for logical_id in resources_of_type(template, "AWS::Serverless::LayerVersion"):
         refs[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{logical_id}:1"
-    return Provisioned(refs=refs, outbox_queue_url=queue_url, resources=resources)
+    return Provisioned(refs=refs, outbox_queue_url=queue_url, resources=resources, streams=streams)

@@ -3,18 +3,23 @@
 One process tree, driven by template.yaml: DynamoDB Local (data kept in the data folder), moto
 server (SES, SNS, EventBridge, SQS, Secrets Manager), the resources the functions need, a local
 HTTP API that turns requests into API Gateway payload 2.0 events for the functions' handlers, the
-JWT authorizer, the schedule, the outbox and the test clock. Ctrl-C (or SIGTERM) stops it all.
+JWT authorizer, the schedule, the table's stream (read from DynamoDB Local's Streams API and handed
+to the function the template maps it to), the outbox, provider faults and the test clock. Ctrl-C
+(or SIGTERM) stops it all.
 
 The log shows method, route and status only: never a raw path (it may hold a link token),
 never a body."""
 
 import argparse
+import json
 import os
 import signal
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,13 +30,26 @@ from local.apigw import HttpRequest, HttpResponse, gateway_error, route_table
 from local.auth import Authorizer
 from local.clock import LocalClock
 from local.dynamodb_local import DynamoDBLocal
+from local.faults import Faults
 from local.gateway import Gateway
-from local.lambdas import REGION, FunctionHost, put_layers_on_path, shared_environment
+from local.lambdas import REGION, FunctionHost, LocalFunction, put_layers_on_path, shared_environment
 from local.outbox import Outbox
 from local.paths import data_dir as default_data_dir
 from local.processes import PidFile
 from local.schedule import Scheduled, run_every, scheduled
-from local.template import cors_configuration, functions, jwt_authorizer, layer_dirs, load_template, resolve
+from local.streams import EventSourceMapping, Record, ShardReader
+from local.template import (
+    StreamSource,
+    cors_configuration,
+    functions,
+    jwt_authorizer,
+    layer_dirs,
+    load_template,
+    resolve,
+)
+
+POSITION_FILE = "stream-positions.json"  # how far each table's stream was handed over (kept across restarts)
+STREAM_POLL_SECONDS = 0.25  # a message is in the outbox well within 2 s of its request
 
 
 def say(message: str) -> None:
@@ -72,7 +90,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             response, label, note = outcome.response, outcome.label, outcome.note
         except Exception as error:  # noqa: BLE001 - the local gateway itself failed
             response, label, note = gateway_error(500, "Internal Server Error"), self.command, type(error).__name__
-        self._send(response)
+        try:
+            self._send(response)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting: nothing to answer
+            note = f"{note} (the client went away)".strip()
+            self.close_connection = True
         elapsed = (time.monotonic() - started) * 1000
         say(f"{label} {response.status} {elapsed:.0f}ms{' ' + note if note else ''}")
 
@@ -103,18 +125,118 @@ class LocalHttpServer(ThreadingHTTPServer):
     gateway: Gateway
 
 
+def lambda_shaped(record: Record) -> Record:
+    """A Streams API record as Lambda hands it over: the creation time in epoch seconds, the
+    function's region."""
+    shaped = dict(record, awsRegion=REGION)
+    image = dict(shaped.get("dynamodb") or {})
+    created = image.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        image["ApproximateCreationDateTime"] = int(created.timestamp())
+    shaped["dynamodb"] = image
+    return shaped
+
+
+class StreamPoller:
+    """Lambda's poller for one DynamoDB event source mapping: reads the table's stream a few times
+    a second (DynamoDB Local's Streams API), hands the records over in the template's batches
+    (filters, partial failures, retries, bisection, on-failure queue: local/streams.py), and keeps
+    its position in the data folder once a batch is handed over, so a restarted `make dev`
+    dispatches whatever was stored and not yet handed over."""
+
+    def __init__(
+        self,
+        function: LocalFunction,
+        source: StreamSource,
+        reader: Any,  # () -> ShardReader: a fresh reader after an error (it re-reads the position file)
+        invoke: Any,
+        on_failure: Any,
+        lambda_arn: str,
+        stopping: threading.Event,
+    ) -> None:
+        self.function = function
+        self.source = source
+        self._new_reader = reader
+        self._reader: ShardReader = reader()
+        self._stopping = stopping
+        self.mapping = EventSourceMapping(source, lambda_arn, self._timed(invoke), on_failure)
+
+    def _timed(self, invoke: Any) -> Any:
+        def call(event: dict[str, Any]) -> Any:
+            started = time.monotonic()
+            note = ""
+            try:
+                answer = invoke(event)
+            except Exception as error:
+                note = f" function error {type(error).__name__}"
+                raise
+            finally:
+                elapsed = (time.monotonic() - started) * 1000
+                say(f"stream {self.function.name} {len(event['Records'])} record(s) {elapsed:.0f}ms{note}")
+            failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+            if failures:
+                say(f"stream {self.function.name} {len(failures)} record(s) reported failed: retried")
+            return answer
+
+        return call
+
+    def poll_once(self) -> int:
+        """Hand over every record not handed over yet; returns how many were read."""
+        records = self._reader.read()
+        pending: list[Record] = []
+        wanted = 0
+        for record in records:
+            pending.append(lambda_shaped(record))
+            wanted += self.mapping.wanted(pending[-1])
+            if wanted >= self.source.batch_size:
+                if self._stopping.is_set():
+                    return len(records)  # not handed over: the next start reads them again
+                self._hand_over(pending)
+                pending, wanted = [], 0
+        if pending and not self._stopping.is_set():
+            self._hand_over(pending)
+        return len(records)
+
+    def _hand_over(self, records: list[Record]) -> None:
+        outcome = self.mapping.process(records)
+        for given_up in outcome.failed_batches:
+            info = given_up["DDBStreamBatchInfo"]
+            say(
+                f"stream {self.function.name} gave up {info['batchSize']} record(s): position sent to the on-failure queue"
+            )
+        self._reader.done_with(records)
+
+    def run(self) -> None:
+        while not self._stopping.wait(STREAM_POLL_SECONDS):
+            try:
+                self.poll_once()
+            except Exception as error:  # noqa: BLE001 - DynamoDB Local busy or stopping: read again from the position
+                if self._stopping.is_set():
+                    return
+                say(f"stream {self.function.name}: not read ({type(error).__name__}), trying again")
+                self._stopping.wait(2)
+                try:
+                    self._reader = self._new_reader()
+                except Exception as again:  # noqa: BLE001 - the next round tries again
+                    say(f"stream {self.function.name}: not reopened ({type(again).__name__})")
+
+
 class LocalStack:
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, hold_stream: bool = False) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.hold_stream = hold_stream
         self.base_url = f"http://127.0.0.1:{port}"
         self.pids = PidFile(data_dir)
         self.dynamodb = DynamoDBLocal(db_path=data_dir / "dynamodb")
         self.moto = aws_stack.MotoServer(data_dir)
         self.http: LocalHttpServer | None = None
         self.outbox: Outbox | None = None
+        self.faults = Faults()  # in memory: none when `make dev` starts
+        self.pollers: list[StreamPoller] = []
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._stream_threads: list[threading.Thread] = []
         self._owns_data_dir = False
         self._serving = False
 
@@ -148,7 +270,7 @@ class LocalStack:
         clock = LocalClock(self.data_dir)
         os.environ.update(self._function_environment(shared_environment(specs), clock))
         put_layers_on_path(layer_dirs(template))
-        host = FunctionHost(specs)
+        host = FunctionHost(specs, before_invoke=self._install_faults)
 
         jwt = resolve(jwt_authorizer(template) or {}, params)
         audiences = jwt.get("audience") or []
@@ -162,13 +284,52 @@ class LocalStack:
             self.base_url,
         )
         cors = cors_configuration(template, params)
-        self.http.gateway = Gateway(route_table(specs), host, authorizer, outbox, clock, cors)
+        self.http.gateway = Gateway(route_table(specs), host, authorizer, outbox, clock, cors, self.faults)
         self.outbox = outbox
         self._start_schedules()
+        self._start_streams(host, stack)
         self._spawn(self._collect_events, "outbox")
         self._spawn(self.http.serve_forever, "http")
         self._serving = True
         self._banner(clock, stack.resources)
+
+    def _install_faults(self) -> None:
+        """Before each invocation (idempotent, cheap): the functions' boto3 session consults the
+        faults, even one built afresh (runtime.reset, a SnapStart restore)."""
+        from invitations import runtime  # the layer is on the path by now
+
+        self.faults.install(runtime._session())
+
+    def _start_streams(self, host: FunctionHost, stack: aws_stack.Provisioned) -> None:
+        sqs = aws_stack.aws_client("sqs", self.moto.endpoint)
+        streams = aws_stack.aws_client("dynamodbstreams", self.dynamodb.endpoint)
+        for function in host.functions.values():
+            for source in function.spec.streams:
+                stream_arn = stack.streams.get(source.table)
+                if stream_arn is None:
+                    say(f"  (the stream of {source.table} is off: {function.name} is never invoked by it)")
+                    continue
+                queue_url = stack.refs.get(source.on_failure) if source.on_failure else None
+
+                def to_queue(info: dict[str, Any], url: str | None = queue_url) -> None:
+                    if url:
+                        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(info))
+
+                def invoke(event: dict[str, Any], function: LocalFunction = function) -> Any:
+                    return host.invoke(function, event)
+
+                def reader(arn: str = stream_arn) -> ShardReader:
+                    return ShardReader(streams, arn, self.data_dir / POSITION_FILE)
+
+                lambda_arn = stack.refs.get(f"{source.table}.StreamArn", stream_arn)
+                poller = StreamPoller(function, source, reader, invoke, to_queue, lambda_arn, self._stopping)
+                self.pollers.append(poller)
+                if self.hold_stream:
+                    say(f"  (the stream of {source.table} is held: nothing is dispatched until a start without it)")
+                    continue
+                thread = threading.Thread(target=poller.run, name=f"stream-{function.name}", daemon=True)
+                thread.start()
+                self._stream_threads.append(thread)
 
     def _function_environment(self, template_env: dict[str, str], clock: LocalClock) -> dict[str, str]:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
@@ -222,6 +383,9 @@ class LocalStack:
             f'  Try:     curl -H "Authorization: Bearer $(make -s token SUB=c1 NAME=Dr | tail -1)" {url}/invitations',
             f"  Clock:   curl -X POST -d '{{\"advance_seconds\": 1209601}}' {url}/_local/clock   ('{{\"reset\": true}}')",
             f"  Expiry:  on the template's schedule, or now: curl -X POST {url}/_local/run/expire_invites",
+            f"  Sweep:   every schedule of the template, now: curl -X POST {url}/_local/run/schedules",
+            f'  Faults:  curl -X POST -d \'{{"target": "email", "fail_next": 3}}\' {url}/_local/faults'
+            "   (events | email | sms; delay_ms, rate_per_s; '{\"reset\": true}')",
             "Ctrl-C stops everything.",
         ]
         if clock.offset():
@@ -242,6 +406,8 @@ class LocalStack:
             if self._serving:
                 self.http.shutdown()  # waits for serve_forever to return: only once it runs
             self.http.server_close()
+        for thread in self._stream_threads:
+            thread.join(timeout=30)  # the batch being handed over ends; the rest waits for the next start
         if self.outbox is not None:
             try:
                 self.outbox.collect()  # the last events, before moto forgets them
@@ -261,8 +427,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local.devserver", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
     parser.add_argument("--data-dir", default=None, help="where data is kept (default .local/, or $LOCAL_DATA_DIR)")
+    parser.add_argument(
+        "--hold-stream",
+        action="store_true",
+        help="do not read the table's stream: changes are stored, nothing is dispatched (as when the dispatcher is down)",
+    )
     args = parser.parse_args(argv)
-    stack = LocalStack(default_data_dir(args.data_dir), args.port)
+    # Powertools warns on every invocation that records no metric: noise in a developer's terminal.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    stack = LocalStack(default_data_dir(args.data_dir), args.port, hold_stream=args.hold_stream)
     # SIGTERM stops as Ctrl-C does: through the `finally` below, which stops every child.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -12,6 +12,7 @@ from typing import Any
 from local.apigw import ApiRoute, HttpRequest, HttpResponse, build_event, gateway_error, match, to_http_response
 from local.auth import Authorizer, InvalidToken, as_event_claims
 from local.clock import LocalClock, iso
+from local.faults import Faults
 from local.lambdas import ACCOUNT_ID, REGION, FunctionHost, LocalFunction
 from local.outbox import Outbox, render_html
 from local.template import Cors
@@ -109,9 +110,11 @@ class Gateway:
         outbox: Outbox,
         clock: LocalClock,
         cors: Cors | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.routes = routes
         self.cors = cors
+        self.faults = faults or Faults()
         self.host = host
         self.authorizer = authorizer
         self.outbox = outbox
@@ -160,6 +163,10 @@ class Gateway:
             return Outcome(self._outbox(request), "GET /_local/outbox")
         if request.method == "POST" and path == "/_local/clock":
             return Outcome(self._clock(request), "POST /_local/clock")
+        if request.method == "POST" and path == "/_local/faults":
+            return Outcome(self._faults(request), "POST /_local/faults")
+        if request.method == "POST" and path == "/_local/run/schedules":
+            return self.run_schedules("POST /_local/run/schedules")
         if request.method == "POST" and path.startswith("/_local/run/"):
             name = path.removeprefix("/_local/run/")
             function = self.scheduled.get(name)
@@ -174,6 +181,16 @@ class Gateway:
             headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
             return HttpResponse(200, headers, render_html(snapshot).encode())
         return HttpResponse.json(200, snapshot)
+
+    def _faults(self, request: HttpRequest) -> HttpResponse:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return _local_error(400, "malformed_json", "The request body is not valid JSON.")
+        try:
+            return HttpResponse.json(200, self.faults.configure(body))
+        except ValueError as problem:
+            return _local_error(422, "validation_error", str(problem))
 
     def _clock(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -193,6 +210,19 @@ class Gateway:
         except ValueError as problem:
             return _local_error(422, "validation_error", str(problem))
         return HttpResponse.json(200, {"now": iso(now), "offset_seconds": self.clock.offset()})
+
+    def run_schedules(self, label: str) -> Outcome:
+        """Every scheduled function of the template once, now, in the template's order: each one's
+        result (or its error type, as Lambda reports a function error)."""
+        results: dict[str, Any] = {}
+        notes = []
+        for name, function in self.scheduled.items():
+            outcome = self.run_scheduled(function, label)
+            results[name] = json.loads(outcome.response.body)
+            if outcome.response.status != 200:
+                notes.append(f"{name}: {outcome.note}")
+        status = 500 if notes else 200
+        return Outcome(HttpResponse.json(status, {"results": results}), label, "; ".join(notes))
 
     def run_scheduled(self, function: LocalFunction, label: str) -> Outcome:
         try:

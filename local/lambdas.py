@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -85,11 +86,14 @@ class FunctionHost:
     """Calls handlers one at a time: the functions share the layer's module-level logger and
     metrics (as each Lambda container does), and a container runs one invocation at a time."""
 
-    def __init__(self, specs: list[FunctionSpec]) -> None:
+    def __init__(self, specs: list[FunctionSpec], before_invoke: Callable[[], None] | None = None) -> None:
         self.functions = {spec.logical_id: LocalFunction(spec, import_isolated(spec)) for spec in specs}
         self._lock = threading.Lock()
+        self._before_invoke = before_invoke  # the dev server's hook (its provider faults)
 
     def invoke(self, function: LocalFunction, event: dict[str, Any]) -> Any:
         context = LambdaContext(function.name, function.spec.timeout)
         with self._lock:
+            if self._before_invoke is not None:
+                self._before_invoke()
             return function.handler(event, context)

@@ -46,7 +46,8 @@ def client(service: str) -> Any:
 
 
 def _fetch_link_secret() -> bytes:
-    response = client("secretsmanager").get_secret_value(SecretId=get_settings().link_secret_id)
+    secret_id = get_settings().link_secret_id
+    response = client("secretsmanager").get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     return str(response["SecretString"]).encode()
 
 

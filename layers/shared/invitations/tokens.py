@@ -10,11 +10,12 @@ The table holds only the id and the link version, so a dump of it cannot forge a
 version; checking one is a constant-time comparison against the current version's MAC under the
 key the token names. The key ring (JSON, in Secrets Manager):
 
-    {"current": 1, "k1": "<key text>", "k0": "<key text>", "retired": {"0": "2026-02-18T09:00:00Z"}}
+    {"current": 1, "k1": "<key>", "k0": "<key>", "retired": {"0": "2026-02-18T09:00:00Z"}, "stable": "<key>"}
 
 `current` is the key that signs; every `k<id>` (id 0..255) verifies; `retired` says when each
 previous key stopped signing, so that the rotation (`rotate_ring`, run by the function
-rotate_link_keys) drops it once everything it signed has expired. Each key is at least 32
+rotate_link_keys) drops it once everything it signed has expired; `stable` (set by the first
+rotation to the first key) never rotates: `stable_secret` for what must not change. Each key is at least 32
 characters; k_link and k_cursor are derived from it (HMAC-SHA256 with the purpose). A secret that
 is not a JSON object (tests, bench) is a ring of one key, id 0.
 """
@@ -80,6 +81,19 @@ def ring_document(secret: bytes | str) -> tuple[dict[str, Any], bool]:
     if not isinstance(document, dict):
         return {"current": 0, "k0": text}, False
     return document, True
+
+
+def stable_secret(secret: bytes | str) -> bytes:
+    """Key material that never rotates, for what must stay the same across rotations (e.g.
+    pseudonyms): the ring's `stable` entry, which the first rotation sets to the first ring's
+    current key (so nothing derived from it changes); a plain secret is its own."""
+    document, is_ring = ring_document(secret)
+    if not is_ring:
+        return secret if isinstance(secret, bytes) else secret.encode()
+    value = document.get("stable") or document.get(f"k{document.get('current')}")
+    if not isinstance(value, str) or len(value) < MIN_KEY_CHARS:
+        raise InvalidKeyRing("the ring has no stable key")
+    return value.encode()
 
 
 def _key_id(value: Any) -> int:
@@ -151,7 +165,7 @@ def rotate_ring(secret: bytes | str, new_key: str, now: datetime, keep_for: time
         retired.pop(oldest)
         free = [oldest]
     new_id = free[0]
-    out: dict[str, Any] = {"current": new_id, f"k{new_id}": new_key}
+    out: dict[str, Any] = {"current": new_id, f"k{new_id}": new_key, "stable": stable_secret(secret).decode()}
     out.update({f"k{key_id}": keys[key_id] for key_id in sorted(keys, key=lambda k: retired[k], reverse=True)})
     out["retired"] = {str(key_id): since.isoformat() for key_id, since in sorted(retired.items())}
     return json.dumps(out)

@@ -118,7 +118,10 @@ def _split(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -
 
 def _join(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> str:
     delimiter, items = argument
-    return str(delimiter).join(str(v) for v in resolve(items, refs, conditions))
+    resolved = resolve(items, refs, conditions)
+    if isinstance(resolved, str):  # a Ref to a CommaDelimitedList parameter, given as its text
+        resolved = resolved.split(",")
+    return str(delimiter).join(str(v) for v in resolved)
 
 
 def _select(argument: Any, refs: dict[str, Any], conditions: Conditions | None) -> Any:

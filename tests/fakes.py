@@ -2,6 +2,7 @@
 The unit of work keeps DynamoDB's promise: a commit applies everything or nothing, each entity
 only if its stored revision is still the one it was read at."""
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation, sent_key
 from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
+from invitations.domain.quotas import Quota
 from invitations.domain.rules import Rules
 from invitations.ports import DeliveryFailed
 from invitations.text import name_words
@@ -44,6 +46,7 @@ class Store:
     invitations: dict[Any, Invitation] = field(default_factory=dict)
     patients: dict[Any, Patient] = field(default_factory=dict)
     outbox: dict[Any, OutboxEntry] = field(default_factory=dict)  # by (invitation id, event id)
+    quotas: dict[Any, Quota] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)
     commits: int = 0  # successful commits that wrote something
     writes: list[int] = field(default_factory=list)  # items written by each such commit
@@ -52,10 +55,12 @@ class Store:
 
 
 def _key(entity: Any) -> Any:
-    return (entity.invitation_id, entity.event_id) if isinstance(entity, OutboxEntry) else entity.id
+    if isinstance(entity, OutboxEntry):
+        return (entity.invitation_id, entity.event_id)
+    return entity.key if isinstance(entity, Quota) else entity.id
 
 
-class _Entities[E: (Invitation, Patient, OutboxEntry)]:
+class _Entities[E: (Invitation, Patient, OutboxEntry, Quota)]:
     def __init__(self, stored: dict[Any, E], staged: list[tuple[str, Any, int | None]], kind: str, store: Store):
         self._stored = stored
         self._staged = staged
@@ -81,6 +86,14 @@ class _Entities[E: (Invitation, Patient, OutboxEntry)]:
         self._staged.append((self._kind, stored, previous.rev))
         return stored
 
+    def put(self, new: E, previous: E | None) -> E:
+        """Create (previous None) or update: the quotas' one write."""
+        if previous is None:
+            stored = replace(new, rev=1)
+            self._staged.append((self._kind, stored, None))
+            return stored
+        return self.update(new, previous)
+
 
 class FakeUnitOfWork:
     def __init__(self, store: Store) -> None:
@@ -91,6 +104,7 @@ class FakeUnitOfWork:
         self.invitations: _Entities[Invitation] = _Entities(store.invitations, self._staged, "invitations", store)
         self.patients: _Entities[Patient] = _Entities(store.patients, self._staged, "patients", store)
         self.outbox: _Entities[OutboxEntry] = _Entities(store.outbox, self._staged, "outbox", store)
+        self.quotas: _Entities[Quota] = _Entities(store.quotas, self._staged, "quotas", store)
 
     def raise_event(self, event: DomainEvent) -> None:
         self._events.append(event)
@@ -230,6 +244,13 @@ class FakeCounter:
         self.counts[name] = self.counts.get(name, 0) + value
 
 
+class FakePseudonyms:
+    """Readable pseudonyms (tests look at the keys), still never the value itself."""
+
+    def of(self, value: str) -> str:
+        return "p-" + hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
 @dataclass
 class World:
     """Every fake, and the Services built on them."""
@@ -275,5 +296,6 @@ def world(rules: Rules | None = None, secret: bytes = b"unit-test-secret") -> Wo
         clock=clock,
         rules=rules or Rules(),
         counter=counter,
+        pseudonyms=FakePseudonyms(),
     )
     return World(store, messenger, publisher, counter, clock, services)

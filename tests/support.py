@@ -228,6 +228,8 @@ _FAKE_REFS = {
         "SmsSenderId",
         "ValidityDays",
         "RetentionDays",
+        "MaxSendsPerDay",
+        "SmsCountries",
         "DispatchFailureQueue",
         "SweepOutboxFailureQueue",
     ]

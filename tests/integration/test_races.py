@@ -140,3 +140,14 @@ def test_two_expiry_runs_at_once_expire_each_invitation_once(local_stack, clock)
     expired_events = local_stack.events("InvitationExpired")
     assert sorted(e["detail"]["invitation_id"] for e in expired_events) == sorted(ids)
     assert {managing.get(services, ALICE, i).stored_status for i in ids} == {"expired"}
+
+
+def test_twenty_parallel_sends_cannot_pass_a_limit_of_three(local_stack):
+    services = runtime.services()
+    contact = Contact("Racer", "Limite", "limite@example.org", None)
+    results = race(*[partial(sending.send, services, ALICE, contact)] * 20)
+    sent = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(sent) == 3 and len(refused) == 17, results
+    assert all(r.code in ("too_many_sends", "concurrent_update") for r in refused)
+    assert len(local_stack.emails()) == 3

@@ -31,7 +31,9 @@ def send(w: World, *names: str, clinician: Clinician = ALICE):
     sent = []
     for name in names:
         first, last = name.split()
-        sent.append(sending.send(w.services, clinician, Contact(first, last, f"{first}@example.org", None)))
+        sent.append(
+            sending.send(w.services, clinician, Contact(first, last, f"{first}.{last}@example.org".lower(), None))
+        )
         w.clock.advance(minutes=1)
     return sent
 

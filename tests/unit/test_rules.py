@@ -11,7 +11,15 @@ import pytest
 from invitations.domain import invitation as invitations
 from invitations.domain import patient as patients
 from invitations.domain import rules
-from invitations.domain.errors import Invalid, InvitationAccepted, LinkExpired, LinkGone, NotFound, TooManySends
+from invitations.domain.errors import (
+    Invalid,
+    InvalidCursor,
+    InvitationAccepted,
+    LinkExpired,
+    LinkGone,
+    NotFound,
+    TooManySends,
+)
 from invitations.domain.ids import is_id, new_id
 from invitations.domain.invitation import Contact, DeliveryOutcome
 from invitations.domain.rules import Rules
@@ -47,8 +55,20 @@ def test_deployments_default_to_the_domains_numbers():
     defaults = {"TABLE_NAME": "t", "EVENT_BUS_NAME": "b", "PUBLIC_BASE_URL": "https://x", "LINK_SECRET_ID": "s"}
     assert Settings.model_validate(defaults).rules() == Rules()
     assert load_template()["Parameters"]["ValidityDays"]["Default"] == rules.VALIDITY_DAYS
-    configured = Settings.model_validate({**defaults, "VALIDITY_DAYS": "3", "MAX_SENDS_PER_DAY": "2"}).rules()
-    assert configured == Rules(validity=timedelta(days=3), max_sends_per_window=2)
+    configured = Settings.model_validate(
+        {
+            **defaults,
+            "VALIDITY_DAYS": "3",
+            "MAX_SENDS_PER_INVITATION": "2",
+            "MAX_SENDS_PER_DAY": "7",
+            "SMS_COUNTRIES": "fr, be",
+        }
+    ).rules()
+    assert configured == Rules(
+        validity=timedelta(days=3), max_sends_per_window=2, max_sends_per_day=7, sms_countries=("FR", "BE")
+    )
+    assert load_template()["Parameters"]["MaxSendsPerDay"]["Default"] == rules.MAX_SENDS_PER_DAY == 200
+    assert load_template()["Parameters"]["SmsCountries"]["Default"] == ",".join(rules.SMS_COUNTRIES)
 
 
 def test_pending_until_the_last_instant_then_expired(clock):
@@ -87,7 +107,9 @@ def test_an_invitation_needs_a_contact(clock):
 def test_ids_are_128_random_bits():
     ids = {new_id() for _ in range(100)}
     assert len(ids) == 100 and all(is_id(i) for i in ids)
-    assert not is_id("A" * 32) and not is_id("a" * 31) and not is_id("g" * 32) and is_id("a" * 32)
+    assert (
+        not is_id("A" * 32) and not is_id("a" * 31) and not is_id("a" * 33) and not is_id("g" * 32) and is_id("a" * 32)
+    )
 
 
 def test_another_clinicians_invitation_is_not_found(clock):
@@ -399,3 +421,23 @@ def test_a_patient_correction_and_a_leave_stamp_the_record(clock):
     assert corrected.last_name == "Durand" and (corrected.thread, corrected.left_at) == ("active", None)
     stored = replace(patient, thread=as_read("left"))
     assert patients.leave_thread(stored, clock.now()) is None
+
+
+def test_an_error_says_the_contracts_code_and_a_sentence():
+    default = NotFound()
+    assert (default.code, default.message, str(default), default.fields) == (
+        "not_found",
+        "No such resource.",
+        "No such resource.",
+        None,
+    )
+    told = Invalid("Not like this.", fields={"email": "not an address"})
+    assert (told.message, str(told), told.fields) == ("Not like this.", "Not like this.", {"email": "not an address"})
+    assert InvalidCursor().fields == {"cursor": "not a cursor of this listing (use next_cursor as given)"}
+    assert (InvalidCursor().code, TooManySends(7).retry_after_seconds, TooManySends(7).code) == (
+        "validation_error",
+        7,
+        "too_many_sends",
+    )
+    expired = LinkExpired("Dr A", "en")
+    assert (expired.clinician_name, expired.locale, expired.code) == ("Dr A", "en", "link_expired")

@@ -10,6 +10,7 @@ from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation
 from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
+from invitations.domain.quotas import Quota
 
 
 class DeliveryFailed(Exception):
@@ -84,6 +85,19 @@ class Patients(Protocol):
     def update(self, new: Patient, previous: Patient) -> Patient: ...
 
 
+class Quotas(Protocol):
+    def get(self, key: str) -> Quota | None: ...
+
+    def put(self, new: Quota, previous: Quota | None) -> Quota: ...
+
+
+class Pseudonyms(Protocol):
+    """A stable, keyed pseudonym of a value (an address, a number): what quotas are keyed by, so
+    that no item holds the value itself and a table dump cannot reverse it."""
+
+    def of(self, value: str) -> str: ...
+
+
 class OutboxEntries(Protocol):
     def get(self, invitation_id: str, event_id: str) -> OutboxEntry | None: ...
 
@@ -103,6 +117,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxEntries: ...
+
+    @property
+    def quotas(self) -> Quotas: ...
 
     def raise_event(self, event: DomainEvent) -> None: ...
 

@@ -20,7 +20,9 @@ class Settings(BaseModel):
     sms_sender_id: str = Field(default="", alias="SMS_SENDER_ID")
     validity_days: int = Field(default=rules.VALIDITY_DAYS, ge=1, alias="VALIDITY_DAYS")
     retention_days: int = Field(default=90, ge=1, alias="RETENTION_DAYS")
-    max_sends_per_window: int = Field(default=rules.MAX_SENDS_PER_WINDOW, ge=1, alias="MAX_SENDS_PER_DAY")
+    max_sends_per_window: int = Field(default=rules.MAX_SENDS_PER_WINDOW, ge=1, alias="MAX_SENDS_PER_INVITATION")
+    max_sends_per_day: int = Field(default=rules.MAX_SENDS_PER_DAY, ge=1, alias="MAX_SENDS_PER_DAY")
+    sms_countries: str = Field(default=",".join(rules.SMS_COUNTRIES), alias="SMS_COUNTRIES")
     # Local emulation only: a file holding a clock offset in seconds (the "test clock").
     clock_offset_file: str | None = Field(default=None, alias="CLOCK_OFFSET_FILE")
 
@@ -29,7 +31,12 @@ class Settings(BaseModel):
         return self.public_base_url.rstrip("/")
 
     def rules(self) -> rules.Rules:
-        return rules.Rules(validity=timedelta(days=self.validity_days), max_sends_per_window=self.max_sends_per_window)
+        return rules.Rules(
+            validity=timedelta(days=self.validity_days),
+            max_sends_per_window=self.max_sends_per_window,
+            max_sends_per_day=self.max_sends_per_day,
+            sms_countries=tuple(c.strip().upper() for c in self.sms_countries.split(",") if c.strip()),
+        )
 
 
 @lru_cache(maxsize=1)

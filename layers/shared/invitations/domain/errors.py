@@ -26,8 +26,8 @@ class TooManySends(DomainError):
     code = "too_many_sends"
     message = "This invitation was sent too many times in the last 24 hours; try again later."
 
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__()
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
 
 

@@ -1,8 +1,9 @@
 """Every rule of the product, each in one place: how long a link lives, how often an invitation
-may be sent, and who may see, correct, resend, delete, accept or leave what.
+may be sent, how many messages a clinician and a recipient may get, where SMS may go, and who may
+see, correct, resend, delete, accept or leave what.
 
-The numbers here are the defaults; a deployment may change the validity and the send limit
-(template parameters -> typed settings -> `Rules`), never the meaning."""
+The numbers here are the defaults; a deployment may change the validity, the daily cap and the
+SMS countries (template parameters -> typed settings -> `Rules`), never the meaning."""
 
 from __future__ import annotations
 
@@ -19,12 +20,25 @@ if TYPE_CHECKING:
 VALIDITY_DAYS = 14  # seed point 12: "valid for 14 days from its sending"
 SEND_WINDOW = timedelta(hours=24)  # the window the send limit counts in
 MAX_SENDS_PER_WINDOW = 5  # sends of one invitation per window: protects the patient from a flood
+# Across invitations (docs/api.md, "Protection"): one account cannot flood a patient nor run up
+# the SMS bill, and many accounts together cannot flood one phone.
+NEW_INVITATIONS_PER_RECIPIENT = 3  # per clinician and email address or phone number, per window
+NEW_INVITATIONS_PER_PHONE = 10  # per phone number, all clinicians together, per window
+MAX_SENDS_PER_DAY = 200  # messages per clinician per window: sends, resends (and reminders)
+SMS_COUNTRIES = ("FR", "GP", "MQ", "GF", "RE", "YT")  # France and its overseas departments
 
 
 @dataclass(frozen=True)
 class Rules:
     validity: timedelta = timedelta(days=VALIDITY_DAYS)
     max_sends_per_window: int = MAX_SENDS_PER_WINDOW
+    max_sends_per_day: int = MAX_SENDS_PER_DAY
+    sms_countries: tuple[str, ...] = SMS_COUNTRIES
+
+    def check_sms_country(self, phone: str | None) -> None:
+        """SMS go only to the countries the deployment allows (SMS-pumping fraud targets others)."""
+        if phone and region_of(phone) not in self.sms_countries:
+            raise Invalid(fields={"phone": f"SMS can only be sent to numbers of: {', '.join(self.sms_countries)}"})
 
     def expiry_of(self, sent_at: datetime) -> datetime:
         """A link sent at `sent_at` works until this instant, excluded."""
@@ -38,6 +52,25 @@ class Rules:
             retry_after = min(recent) + SEND_WINDOW - now
             raise TooManySends(max(1, int(retry_after.total_seconds()) + 1))
         return recent
+
+
+def region_of(phone: str) -> str | None:
+    """The country (ISO 3166 code) of an E.164 number."""
+    import phonenumbers  # on first use: the functions that never see a phone number skip its import
+
+    return phonenumbers.region_code_for_number(phonenumbers.parse(phone))  # type: ignore[no-any-return]
+
+
+def recipient_of(email: str | None, phone: str | None) -> list[str]:
+    """Who a send reaches, each named once: an address in lower case without its `+label` (a
+    label or a case does not make a new recipient), a number in E.164."""
+    found = []
+    if email:
+        local, _, domain = email.lower().rpartition("@")
+        found.append(f"{local.split('+', 1)[0]}@{domain}")
+    if phone:
+        found.append(phone)
+    return found
 
 
 def is_past_expiry(expires_at: datetime, now: datetime) -> bool:

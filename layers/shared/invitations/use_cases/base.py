@@ -8,7 +8,17 @@ from invitations.domain.errors import Busy, ConcurrentChange
 from invitations.domain.events import Actor, DomainEvent
 from invitations.domain.invitation import Invitation
 from invitations.domain.rules import Rules
-from invitations.ports import Clock, Counter, Cursors, EventPublisher, InvitationQueries, Links, Messenger, UnitOfWork
+from invitations.ports import (
+    Clock,
+    Counter,
+    Cursors,
+    EventPublisher,
+    InvitationQueries,
+    Links,
+    Messenger,
+    Pseudonyms,
+    UnitOfWork,
+)
 
 ATTEMPTS = 8  # lost races in a row before giving up with 409 concurrent_update
 
@@ -43,6 +53,7 @@ class Services:
     clock: Clock
     rules: Rules
     counter: Counter
+    pseudonyms: Pseudonyms
 
 
 def commit_change[T](services: Services, change: Callable[[UnitOfWork], T], known: Iterable[Invitation] = ()) -> T:

@@ -22,6 +22,9 @@ def history(services: Services, clinician: Clinician, invitation_id: str) -> lis
 def correct(services: Services, clinician: Clinician, invitation_id: str, changes: dict[str, str | None]) -> Invitation:
     now = services.clock.now()
 
+    if "phone" in changes:
+        services.rules.check_sms_country(changes["phone"])
+
     def change(uow: UnitOfWork) -> Invitation:
         current = rules.visible_to(uow.invitations.get(invitation_id), clinician.id)
         corrected = uow.invitations.update(invitations.correct(current, changes, now), current)

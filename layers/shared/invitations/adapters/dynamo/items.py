@@ -6,6 +6,7 @@ index attributes that place them (docs/data-model.md):
   PAT#<id> / PAT   the patient record; ByClinician under CLINPAT#<clinician>
   INV#<id> / OUT#<event id>              an outbox entry; Undone (sparse: until done, by age)
   INV#<id> / HIST#<at>#<entry id>        a history entry
+  QUOTA#<kind>#<ids and pseudonyms> / QUOTA   a send count over the last 24 hours
 Every item of an invitation shares its partition: one query reaches (or erases) them all.
 
 An entity's attributes are its dataclass fields, converted by type: a new field needs no change
@@ -25,6 +26,8 @@ from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import DeliveryOutcome, Invitation, sent_key
 from invitations.domain.outbox import DONE_KEPT_FOR, OutboxEntry
 from invitations.domain.patient import Patient
+from invitations.domain.quotas import Quota
+from invitations.domain.rules import SEND_WINDOW
 
 DUE_SHARDS = 4  # spreads the sparse expiry index's writes over a few partitions
 
@@ -59,6 +62,10 @@ _CONVERTERS: dict[Any, tuple[Convert, Convert]] = {
     datetime | None: (lambda t: iso(t) if t else None, lambda s: parse_iso(s) if s else None),
     tuple[datetime, ...]: (lambda ts: [iso(t) for t in ts], lambda ss: tuple(parse_iso(s) for s in ss)),
     DeliveryOutcome: (_delivery_out, _delivery_in),
+    tuple[tuple[datetime, int], ...]: (
+        lambda bs: [[iso(t), n] for t, n in bs],
+        lambda bs: tuple((parse_iso(t), int(n)) for t, n in bs),
+    ),
 }
 
 
@@ -92,6 +99,7 @@ _invitations = _Mapper(Invitation, {"stored_status": "status"})
 _patients = _Mapper(Patient)
 _outbox = _Mapper(OutboxEntry)
 _history = _Mapper(HistoryEntry, {"type": "history_type"})
+_quotas = _Mapper(Quota)
 UNDONE_SHARDS = 4  # spreads the sparse Undone index's writes over a few partitions
 
 
@@ -183,3 +191,20 @@ def history_item(entry: HistoryEntry) -> dict[str, Any]:
 
 def history_from(raw: dict[str, Any]) -> HistoryEntry:
     return _history.from_item(raw)
+
+
+def quota_key(key: str) -> dict[str, Any]:
+    return dump({"pk": f"QUOTA#{key}", "sk": "QUOTA"})
+
+
+def quota_item(quota: Quota) -> dict[str, Any]:
+    item: dict[str, Any] = {"pk": f"QUOTA#{quota.key}", "sk": "QUOTA", "type": "quota", **_quotas.to_item(quota)}
+    if quota.buckets:  # gone once nothing it counts is inside the window (the longest bucket: an hour)
+        item["ttl"] = int((quota.buckets[-1][0] + SEND_WINDOW + timedelta(hours=1)).timestamp())
+    return dump(item)
+
+
+def quota_from(raw: dict[str, Any] | None) -> Quota | None:
+    if not raw or raw.get("type", {}).get("S") != "quota":
+        return None
+    return _quotas.from_item(raw)

@@ -17,6 +17,7 @@ from invitations.domain.ids import is_id
 from invitations.domain.invitation import Invitation
 from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
+from invitations.domain.quotas import Quota
 
 
 def _put(item: dict[str, Any], previous_rev: int | None) -> dict[str, Any]:
@@ -94,6 +95,20 @@ class _Outbox:
         return stored
 
 
+class _Quotas:
+    def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
+        self._table = table
+        self._staged = staged
+
+    def get(self, key: str) -> Quota | None:
+        return items.quota_from(self._table.get(items.quota_key(key)))
+
+    def put(self, new: Quota, previous: Quota | None) -> Quota:
+        stored = replace(new, rev=(previous.rev if previous else 0) + 1)
+        self._staged.append(_put(items.quota_item(stored), previous.rev if previous else None))
+        return stored
+
+
 class DynamoUnitOfWork:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -102,6 +117,7 @@ class DynamoUnitOfWork:
         self.invitations = _Invitations(table, self._staged)
         self.patients = _Patients(table, self._staged)
         self.outbox = _Outbox(table, self._staged)
+        self.quotas = _Quotas(table, self._staged)
 
     def raise_event(self, event: DomainEvent) -> None:
         """Stored with the change: its outbox entry (the stream dispatches it) and its history."""

@@ -23,7 +23,7 @@ REGION ?= eu-west-3
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup lint typecheck validate template-rules build build-check openapi openapi-check pytest test dev token bench browser clean mutation
+.PHONY: help setup lint typecheck validate template-rules build build-check openapi openapi-check pytest test dev smoke token bench browser clean mutation
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -88,6 +88,10 @@ test: setup browser lint validate template-rules openapi-check build-check pytes
 
 dev: setup ## Run the whole service locally on http://127.0.0.1:$${PORT:-3000} (ALLOWED_ORIGINS=... for CORS)
 	ALLOWED_ORIGINS="$(ALLOWED_ORIGINS)" $(BIN)/python -m local.devserver
+
+smoke: $(VENV)/.installed ## After a deploy: make smoke API_URL=<url> TOKEN=<token> [ACCEPT=1] (not on production)
+	@test -n "$(API_URL)" -a -n "$(TOKEN)" || { echo "make smoke API_URL=https://... TOKEN=<a clinician's bearer token> [ACCEPT=1]"; exit 2; }
+	$(BIN)/python -m local.smoke --api-url "$(API_URL)" --token "$(TOKEN)" $(if $(ACCEPT),--accept)
 
 token: $(VENV)/.installed ## Print a bearer token: make token SUB=<id> NAME="<name>"
 	@$(BIN)/python -m local.token --sub "$(SUB)" --name "$(NAME)"

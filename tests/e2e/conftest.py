@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,11 @@ from local.template import ROOT
 from tests.privacy import SENSITIVE, leaks, remember, remember_payload
 
 READY_TIMEOUT = 120
+# The outbox is asynchronous (the table's stream, then the dispatcher): what a request caused
+# appears within moments (test_outbox.py: 2 s); a test waits for it, at most this long (a first,
+# cold dispatch on a busy machine takes a few seconds).
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -52,12 +57,12 @@ def _wait_ready(stack: Stack) -> None:
     pytest.fail(f"the dev server was not ready in {READY_TIMEOUT} s:\n{stack.log.read_text()[-3000:]}")
 
 
-def start_devserver(data_dir: Path, port: int | None = None) -> Stack:
+def start_devserver(data_dir: Path, port: int | None = None, *options: str) -> Stack:
     port = port or free_port()
     log = data_dir / "devserver.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local.devserver", "--port", str(port), "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "local.devserver", "--port", str(port), "--data-dir", str(data_dir), *options],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -132,6 +137,25 @@ def unique_email() -> str:
     return email
 
 
+def unique_phone() -> str:
+    """A French mobile number of its own (E.164), as the service stores it."""
+    digits = f"{uuid.uuid4().int % 10**6:06d}"  # 06 12 ...: a range the number plan allocates
+    phone = f"+33612{digits}"
+    remember(phone, f"0612{digits}")
+    return phone
+
+
+def eventually[T](read: Callable[[], T], done: Callable[[T], bool], timeout: float = WAIT_SECONDS) -> T:
+    """What `read` gives once `done` says so, or what it gives when the time is up (the caller's
+    assertion then says what was missing)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(POLL_SECONDS)
+
+
 @pytest.fixture
 def alice(local_stack: Stack) -> Api:
     """A clinician of her own for each test: her lists hold only what the test made."""
@@ -152,20 +176,34 @@ class Outbox:
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 
-    def messages_with(self, link: str) -> list[dict[str, Any]]:
-        """The emails and SMS that carried this link."""
-        box = self.read()
-        return [m for m in box["emails"] + box["sms"] if m["link"] == link]
+    def _until(self, pick: Callable[[dict[str, list[dict[str, Any]]]], list[dict[str, Any]]], count: int) -> Any:
+        """What `pick` finds once it finds `count` of them (0: look once, without waiting)."""
+        return eventually(lambda: pick(self.read()), lambda found: len(found) >= count)
 
-    def emails_to(self, address: str) -> list[dict[str, Any]]:
-        return [m for m in self.read()["emails"] if m["to"] == address]
+    def messages_with(self, link: str, count: int = 1) -> list[dict[str, Any]]:
+        """The emails and SMS that carried this link (waiting for `count` of them)."""
+        return list(self._until(lambda box: [m for m in box["emails"] + box["sms"] if m["link"] == link], count))
 
-    def events(self, detail_type: str, invitation_id: str) -> list[dict[str, Any]]:
-        return [
-            e
-            for e in self.read()["events"]
-            if e["detail_type"] == detail_type and e["detail"].get("invitation_id") == invitation_id
-        ]
+    def emails_to(self, address: str, count: int = 1) -> list[dict[str, Any]]:
+        return list(self._until(lambda box: [m for m in box["emails"] if m["to"] == address], count))
+
+    def events(self, detail_type: str, invitation_id: str, count: int = 1) -> list[dict[str, Any]]:
+        def pick(box: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+            return [
+                e
+                for e in box["events"]
+                if e["detail_type"] == detail_type and e["detail"].get("invitation_id") == invitation_id
+            ]
+
+        return list(self._until(pick, count))
+
+    def events_of(self, clinician_id: str, count: int = 0) -> list[dict[str, Any]]:
+        """Every event about this clinician's invitations and patients (waiting for `count`)."""
+        return list(
+            self._until(
+                lambda box: [e for e in box["events"] if e["detail"].get("clinician_id") == clinician_id], count
+            )
+        )
 
 
 @pytest.fixture
@@ -203,7 +241,34 @@ def run_expiry(stack: Stack) -> dict[str, Any]:
     return dict(answer.json())
 
 
+def run_schedules(stack: Stack) -> dict[str, Any]:
+    answer = requests.post(f"{stack.url}/_local/run/schedules", timeout=120)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json()["results"])
+
+
+def faults(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
+    answer = requests.post(f"{stack.url}/_local/faults", data=json.dumps(body), timeout=10)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json()["faults"])
+
+
+@pytest.fixture
+def local_faults(local_stack: Stack) -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Provider faults on the stack, all cleared after the test whatever happens."""
+    yield lambda body: faults(local_stack, body)
+    faults(local_stack, {"reset": True})
+
+
 def open_link(link: str, *, json_view: bool = True, method: str = "GET") -> requests.Response:
     remember(link, link.split("/i/", 1)[-1].split("/", 1)[0])  # the link, and its token
     headers = {"Accept": "application/json"} if json_view else {"Accept": "text/html"}
     return requests.request(method, link, headers=headers, timeout=30)
+
+
+def settle(stack: Stack, outbox: Outbox) -> None:
+    """Wait until the table's stream has handed over everything stored so far: one change of its
+    own, and its event (the stream keeps the table's order)."""
+    api = Api(stack, f"settle-{uuid.uuid4().hex[:8]}", "Dr Settle")
+    invitation = api.invite(email=unique_email())
+    assert outbox.events("InvitationSent", invitation["id"]), "the stream did not catch up in time"

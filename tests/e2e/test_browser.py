@@ -128,8 +128,9 @@ def test_a_deleted_link_is_no_longer_valid(alice: Api, outbox: Outbox, phone: Ph
     phone.shot("4-deleted")
 
 
-def test_the_outbox_page_links_to_the_invitation(alice: Api, local_stack: Stack, phone: Phone) -> None:
+def test_the_outbox_page_links_to_the_invitation(alice: Api, local_stack: Stack, outbox: Outbox, phone: Phone) -> None:
     invitation = alice.invite(email=unique_email())
+    assert outbox.messages_with(invitation["link"])  # dispatched through the outbox, within moments
     assert phone.open(f"{local_stack.url}/_local/outbox") == 200
     phone.shot("5-outbox")
     link = phone.page.locator(f'a[href="{invitation["link"]}"]').first

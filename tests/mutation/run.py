@@ -5,12 +5,12 @@ the modules run side by side, one per core, the biggest first. The last lines pr
 surviving mutants and `mutation score: N%` (killed / total; mutants listed in equivalent.toml,
 each with its reason, are left out of the total).
 
-    python -m tests.mutation.run [--jobs N] [--module NAME ...] [--layer-at REF]
+    python -m tests.mutation.run [--jobs N] [--module NAME ...] [--at REF]
 
 `--module rules --module dispatch` mutates only the modules whose path contains one of the
-names (while writing tests for one module); without it, every module is mutated. `--layer-at
-HEAD` takes the layer and the fakes as committed (the tests as they are in the working tree),
-while the working tree holds someone's unfinished change.
+names (while writing tests for one module); without it, every module is mutated. `--at HEAD`
+takes the code and the tests as committed (git), not as they are in the working tree (which may
+hold someone's unfinished change).
 
 Each tree's unit suite first runs once unmutated: it must pass (else every mutant would look
 killed), and it compiles every module into a bytecode cache of the tree's own
@@ -42,6 +42,7 @@ UNIT_TESTS = [
     "tests/unit/test_use_case_edges.py",
     "tests/unit/test_dispatcher.py",
     "tests/unit/test_read_model.py",
+    "tests/unit/test_send_limits.py",
 ]
 # What the unit tests need, copied into each module's tree.
 COPIED = [LAYER, "tests/__init__.py", "tests/fakes.py", "tests/unit/__init__.py", *UNIT_TESTS]
@@ -96,10 +97,8 @@ def _tree(module: str, layer_at: str | None) -> Path:
             shutil.copy2(source, target)
     if layer_at:
         shutil.rmtree(work / LAYER)
-        archive = subprocess.run(
-            ["git", "archive", layer_at, LAYER, "tests/fakes.py"], cwd=ROOT, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+        archive = subprocess.run(["git", "archive", layer_at, *COPIED], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive.stdout, check=True)
     for path in work.rglob("*"):
         os.utime(path, (PAST, PAST))
     return work
@@ -163,8 +162,10 @@ def _run_module(module: str, layer_at: str | None) -> list[Mutant]:
                 )
             )
     shutil.rmtree(work, ignore_errors=True)
-    survived = sum(m.outcome == "survived" for m in found)
-    print(f"{module}: {len(found)} mutants, {survived} survived ({time.monotonic() - started:.0f} s)", flush=True)
+    survived = [m for m in found if m.outcome == "survived"]
+    elapsed = time.monotonic() - started
+    lines = [f"{module}: {len(found)} mutants, {len(survived)} survived ({elapsed:.0f} s)"]
+    print("\n    ".join(lines + [m.describe() for m in survived]), flush=True)
     return found
 
 
@@ -182,7 +183,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="modules mutated at once")
     parser.add_argument("--module", action="append", default=[], help="only modules whose path contains this")
-    parser.add_argument("--layer-at", metavar="REF", help="the layer and fakes as committed at REF (git)")
+    parser.add_argument("--at", dest="layer_at", metavar="REF", help="the code and tests as committed at REF (git)")
     args = parser.parse_args()
     modules = _modules(args.module, args.layer_at)
     if not modules:

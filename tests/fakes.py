@@ -3,12 +3,13 @@ The unit of work keeps DynamoDB's promise: a commit applies everything or nothin
 only if its stored revision is still the one it was read at."""
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from invitations.domain import history
+from invitations.domain.delivery import SentMessage
 from invitations.domain.errors import ConcurrentChange
 from invitations.domain.events import DomainEvent
 from invitations.domain.history import HistoryEntry
@@ -47,6 +48,8 @@ class Store:
     patients: dict[Any, Patient] = field(default_factory=dict)
     outbox: dict[Any, OutboxEntry] = field(default_factory=dict)  # by (invitation id, event id)
     quotas: dict[Any, Quota] = field(default_factory=dict)
+    messages: dict[str, SentMessage] = field(default_factory=dict)  # by the provider's message id
+    reports: set[tuple[str, str]] = field(default_factory=set)
     history: list[HistoryEntry] = field(default_factory=list)
     commits: int = 0  # successful commits that wrote something
     writes: list[int] = field(default_factory=list)  # items written by each such commit
@@ -95,9 +98,38 @@ class _Entities[E: (Invitation, Patient, OutboxEntry, Quota)]:
         return self.update(new, previous)
 
 
+class _FakeMessages:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, message_id: str) -> SentMessage | None:
+        return self._uow.store.messages.get(message_id)
+
+    def add(self, message: SentMessage) -> None:
+        self._uow.after_commit.append(lambda: self._uow.store.messages.__setitem__(message.message_id, message))
+
+
+class _FakeReports:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    def seen(self, invitation_id: str, report_id: str) -> bool:
+        return (invitation_id, report_id) in self._uow.store.reports
+
+    def add(self, invitation_id: str, report_id: str) -> None:
+        key = (invitation_id, report_id)
+        self._uow.conditions.append(lambda: key not in self._uow.store.reports)
+        self._uow.after_commit.append(lambda: self._uow.store.reports.add(key))
+
+
 class FakeUnitOfWork:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.store = store
+        self.after_commit: list[Callable[[], Any]] = []  # writes of items that are not entities
+        self.conditions: list[Callable[[], bool]] = []
+        self.messages = _FakeMessages(self)
+        self.reports = _FakeReports(self)
         self._staged: list[tuple[str, Any, int | None]] = []
         self._events: list[DomainEvent] = []
         self._history: list[HistoryEntry] = []
@@ -118,7 +150,9 @@ class FakeUnitOfWork:
         self._history.append(entry)
 
     def commit(self) -> list[DomainEvent]:
-        if self._staged:
+        if not all(check() for check in self.conditions):
+            raise ConcurrentChange()
+        if self._staged or self.after_commit:
             if self._store.lose_next:
                 self._store.lose_next -= 1
                 raise ConcurrentChange()
@@ -129,11 +163,15 @@ class FakeUnitOfWork:
             for kind, entity, _ in self._staged:
                 getattr(self._store, kind)[_key(entity)] = entity
             self._store.history.extend(self._history)
+            for write in self.after_commit:
+                write()
             self._store.commits += 1
             self._store.writes.append(len(self._staged) + len(self._history))
         events, self._events = self._events, []
         self._staged.clear()
         self._history.clear()
+        self.after_commit.clear()
+        self.conditions.clear()
         return events
 
 
@@ -142,6 +180,11 @@ class FakeQueries:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.store = store
+        self.after_commit: list[Callable[[], Any]] = []  # writes of items that are not entities
+        self.conditions: list[Callable[[], bool]] = []
+        self.messages = _FakeMessages(self)
+        self.reports = _FakeReports(self)
 
     def _live(self) -> list[Invitation]:
         return [inv for inv in self._store.invitations.values() if inv.stored_status != "deleted"]
@@ -201,6 +244,11 @@ class FakeMessenger:
     fail_with: str | None = None  # every send fails with this reason
     fail_next: int = 0  # the next N sends fail (transiently, unless `permanent`)
     permanent: bool = False
+    sent_ids: int = 0
+
+    def _id(self) -> str:
+        self.sent_ids += 1
+        return f"msg-{self.sent_ids:04d}"
 
     def _refuse(self) -> None:
         if self.fail_next:
@@ -209,13 +257,17 @@ class FakeMessenger:
         if self.fail_with:
             raise DeliveryFailed(self.fail_with, self.permanent)
 
-    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+    def send_email(self, to: str, subject: str, text: str, html: str, tags: Mapping[str, str]) -> str:
         self._refuse()
-        self.emails.append({"to": to, "subject": subject, "text": text, "html": html})
+        message_id = self._id()
+        self.emails.append({"to": to, "subject": subject, "text": text, "html": html, "id": message_id, **tags})
+        return message_id
 
-    def send_sms(self, to: str, text: str) -> None:
+    def send_sms(self, to: str, text: str) -> str:
         self._refuse()
-        self.sms.append({"to": to, "text": text})
+        message_id = self._id()
+        self.sms.append({"to": to, "text": text, "id": message_id})
+        return message_id
 
 
 @dataclass

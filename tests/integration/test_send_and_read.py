@@ -46,11 +46,20 @@ def test_created_answers_location_and_the_same_object_as_get(stack):
     assert (answer.json["delivery"]["status"], got.json["delivery"]["status"]) == ("queued", "sent")
 
 
-def test_delivery_failure_keeps_the_invitation_with_the_reason(stack):
+def test_delivery_failure_keeps_the_invitation_with_the_reason(stack, clock):
+    import json
+
     from invitations import runtime
+    from tests.support import EVENTS, FakeContext, handler_of
 
     runtime.services().messenger.send_email = _raise_throttled  # type: ignore[method-assign]  # SES refuses after its retries
-    inv = call("GET", f"/invitations/{send(HELENE)['id']}").json  # retried, then recorded failed
+    sent = send(HELENE)
+    assert call("GET", f"/invitations/{sent['id']}").json["delivery"]["status"] == "queued"  # retried by the stream
+    clock.advance(minutes=31)  # still refused half an hour later: the sweeper's attempt records it failed
+    handler_of("sweep_outbox")(
+        json.loads((EVENTS / "sweep_outbox.json").read_text()), FakeContext(remaining_ms=300_000)
+    )
+    inv = call("GET", f"/invitations/{sent['id']}").json
     assert inv["delivery"]["status"] == "failed"
     assert "Throttling" in inv["delivery"]["detail"] and "helene" not in inv["delivery"]["detail"]
     assert call("GET", f"/invitations/{inv['id']}").json["link"] == inv["link"]

@@ -11,13 +11,17 @@ class _Recording:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def publish(self, **kwargs: Any) -> None:
+    def publish(self, **kwargs: Any) -> dict[str, str]:
         self.calls.append(("publish", kwargs))
+        return {"MessageId": "sns-1"}
 
 
 def test_an_sms_is_transactional_and_signed_with_the_sender_id():
     sns = _Recording()
-    AwsMessenger(lambda service: sns, "no-reply@example.org", "Cabinet").send_sms("+33612345678", "Bonjour")
+    message_id = AwsMessenger(lambda service: sns, "no-reply@example.org", "Cabinet").send_sms(
+        "+33612345678", "Bonjour"
+    )
+    assert message_id == "sns-1"
     [(_, sent)] = sns.calls
     attributes = {name: value["StringValue"] for name, value in sent["MessageAttributes"].items()}
     assert attributes == {"AWS.SNS.SMS.SMSType": "Transactional", "AWS.SNS.SMS.SenderID": "Cabinet"}

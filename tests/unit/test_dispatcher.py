@@ -4,7 +4,7 @@ another, the sweeper's window, time budget and poison entries, and the history o
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -62,7 +62,7 @@ def test_why_a_message_is_stale(w):
     assert outbox.stale_reason(message, inv, inv.expires_at - timedelta(microseconds=1)) is None
     for other in (Message("invitation", "email", 2), Message("invitation", "email", 0)):
         assert outbox.stale_reason(other, inv, now) == "link replaced"
-    assert outbox.stale_reason(Message("invitation", "sms", 1), inv, now) == "link replaced"
+    assert outbox.stale_reason(Message("invitation", "sms", 1), inv, now) == "channel changed"
     by_sms = replace(inv, email=None, phone="+33612345678")
     assert outbox.stale_reason(Message("invitation", "sms", 1), by_sms, now) is None
     assert outbox.stale_reason(Message("invitation", as_read("sms"), 1), by_sms, now) is None
@@ -73,7 +73,13 @@ def test_an_entry_and_its_attempts():
     assert (created.attempts, created.message_handled, created.done, created.rev) == (0, False, False, 0)
     assert created.needs_delivery and not outbox.handled(created).needs_delivery
     assert not replace(created, message=None).needs_delivery
-    assert [outbox.attempts_exhausted(replace(created, attempts=n)) for n in range(6)] == [False] * 4 + [True] * 2
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    created = replace(created, created_at=start)
+    late = start + outbox.GIVE_UP_AFTER
+    assert [outbox.attempts_exhausted(replace(created, attempts=n), late) for n in range(6)] == [False] * 4 + [True] * 2
+    early = late - timedelta(seconds=1)  # a burst: as many attempts, too soon to give up
+    assert not outbox.attempts_exhausted(replace(created, attempts=9), early)
+    assert timedelta(minutes=30) == outbox.GIVE_UP_AFTER
     assert outbox.failed_attempt(outbox.failed_attempt(created)).attempts == 2
 
 
@@ -118,10 +124,13 @@ def test_the_fifth_refusal_is_the_last(w):
         assert w.run_outbox() == 1
         assert entry_of(w).attempts == attempt and not entry_of(w).message_handled
         assert w.store.invitations[inv.id].delivery.status == "queued"
+    w.clock.advance(minutes=29, seconds=59)
+    assert w.run_outbox() == 1  # five attempts, but within half an hour: a burst, not a failure
+    w.clock.advance(seconds=1)
     assert w.run_outbox() == 0
-    assert entry_of(w).message_handled and entry_of(w).attempts == 4
+    assert entry_of(w).message_handled and entry_of(w).attempts == 5
     stored = w.store.invitations[inv.id]
-    assert stored.delivery == DeliveryOutcome("failed", w.clock.now(), "email not sent: Throttling")
+    assert stored.delivery == DeliveryOutcome("failed", w.clock.now(), "email not sent: Throttling", "email")
     assert w.counter.counts["DeliveryFailures"] == 1
     assert [h.type for h in w.store.history] == ["sent", "failed"]
     assert w.store.history[1].detail == "email not sent: Throttling"
@@ -136,7 +145,7 @@ def test_a_transient_refusal_then_success_records_sent(w):
     assert entry_of(w).attempts == 1 and not w.publisher.published and "DeliveryFailures" not in w.counter.counts
     w.clock.advance(seconds=30)
     dispatch.dispatch(w.services, inv.id, entry_of(w).event_id)
-    assert w.store.invitations[inv.id].delivery == DeliveryOutcome("sent", w.clock.now())
+    assert w.store.invitations[inv.id].delivery == DeliveryOutcome("sent", w.clock.now(), None, "sms", "msg-0001")
     assert len(w.messenger.sms) == 1 and entry_of(w).done_at == w.clock.now()
     note = w.store.history[-1]
     assert (note.type, note.channel, note.at, note.detail) == ("dispatched", "sms", w.clock.now(), None)

@@ -5,6 +5,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from invitations.domain.delivery import SentMessage
 from invitations.domain.events import DomainEvent
 from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation
@@ -43,11 +44,12 @@ class Cursors(Protocol):
 
 
 class Messenger(Protocol):
-    """Raises DeliveryFailed with a reason that never names the recipient."""
+    """Each returns the provider's id of the message (its reports name it); raises DeliveryFailed
+    with a reason that never names the recipient. `tags`: ids only, for the provider's reports."""
 
-    def send_email(self, to: str, subject: str, text: str, html: str) -> None: ...
+    def send_email(self, to: str, subject: str, text: str, html: str, tags: Mapping[str, str]) -> str: ...
 
-    def send_sms(self, to: str, text: str) -> None: ...
+    def send_sms(self, to: str, text: str) -> str: ...
 
 
 class EventPublisher(Protocol):
@@ -91,6 +93,22 @@ class Quotas(Protocol):
     def put(self, new: Quota, previous: Quota | None) -> Quota: ...
 
 
+class SentMessages(Protocol):
+    """The messages handed to a provider, by the provider's id (kept while reports may come)."""
+
+    def get(self, message_id: str) -> SentMessage | None: ...
+
+    def add(self, message: SentMessage) -> None: ...
+
+
+class Reports(Protocol):
+    """The provider reports already applied to an invitation (duplicates are dropped)."""
+
+    def seen(self, invitation_id: str, report_id: str) -> bool: ...
+
+    def add(self, invitation_id: str, report_id: str) -> None: ...
+
+
 class Pseudonyms(Protocol):
     """A stable, keyed pseudonym of a value (an address, a number): what quotas are keyed by, so
     that no item holds the value itself and a table dump cannot reverse it."""
@@ -120,6 +138,12 @@ class UnitOfWork(Protocol):
 
     @property
     def quotas(self) -> Quotas: ...
+
+    @property
+    def messages(self) -> SentMessages: ...
+
+    @property
+    def reports(self) -> Reports: ...
 
     def raise_event(self, event: DomainEvent) -> None: ...
 

@@ -13,11 +13,12 @@ from invitations.adapters.dynamo.queries import DynamoQueries
 from invitations.adapters.dynamo.table import Table
 from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from invitations.adapters.eventbridge import AwsEventPublisher
+from invitations.adapters.pseudonyms import HmacPseudonyms
 from invitations.adapters.ses_sns import AwsMessenger
 from invitations.clock import SystemClock
 from invitations.observability import PowertoolsCounter
 from invitations.settings import get_settings
-from invitations.tokens import RING_LIFETIME_SECONDS, Expiring, SignedCursors, SignedLinks, TokenSigner
+from invitations.tokens import RING_LIFETIME_SECONDS, Expiring, SignedCursors, SignedLinks, TokenSigner, stable_secret
 from invitations.use_cases.base import Services
 
 # Standard mode: exponential back-off with jitter on throttling and transient errors.
@@ -70,13 +71,14 @@ def services() -> Services:
     return Services(
         unit_of_work=lambda: DynamoUnitOfWork(table()),
         queries=DynamoQueries(table()),
-        messenger=AwsMessenger(client, settings.sender_email, settings.sms_sender_id),
+        messenger=AwsMessenger(client, settings.sender_email, settings.sms_sender_id, settings.ses_configuration_set),
         events=AwsEventPublisher(client, settings.event_bus_name),
         links=SignedLinks(signer, settings.base_url),
         cursors=SignedCursors(signer),
         clock=SystemClock(settings.clock_offset_file),
         rules=settings.rules(),
         counter=PowertoolsCounter(),
+        pseudonyms=HmacPseudonyms(lambda: stable_secret(link_secret())),  # never rotated: quotas keep their keys
     )
 
 

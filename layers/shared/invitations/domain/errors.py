@@ -22,6 +22,11 @@ class InvitationAccepted(DomainError):
     message = "This invitation has been accepted: its details now belong to the patient record."
 
 
+class AddressUndeliverable(DomainError):
+    code = "address_undeliverable"
+    message = "The email address bounced or marked the invitation as spam and there is no phone number: correct the details, then resend."
+
+
 class TooManySends(DomainError):
     code = "too_many_sends"
     message = "This invitation was sent too many times in the last 24 hours; try again later."

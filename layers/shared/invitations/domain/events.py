@@ -32,7 +32,7 @@ class Message:
     """A message the change asks to be delivered: which link, on which channel. Never the text nor
     the link itself (a credential): the dispatcher derives both from the invitation as it is then."""
 
-    kind: Literal["invitation"]
+    kind: Literal["invitation", "fallback_sms"]
     channel: Channel
     link_version: int
 
@@ -109,3 +109,14 @@ def patient_thread_left(patient: Patient, actor: Actor, now: datetime) -> Domain
         "left_at": iso(now),
     }
     return DomainEvent("PatientThreadLeft", now, actor, patient.invitation_id, None, facts)
+
+
+def delivery_reported(
+    inv: Invitation, status: str, channel: str, link_version: int, now: datetime, fallback: bool
+) -> DomainEvent:
+    """A provider's report on a message: `InvitationDelivered`, or `InvitationDeliveryFailed`
+    (bounced, complained, failed). With `fallback`, the same link goes by SMS (the event's message)."""
+    kind = "InvitationDelivered" if status == "delivered" else "InvitationDeliveryFailed"
+    facts = {"clinician_id": inv.clinician_id, "delivery_status": status, "channel": channel, "fallback_sms": fallback}
+    message = Message("fallback_sms", "sms", link_version) if fallback else None
+    return DomainEvent(kind, now, SYSTEM, inv.id, link_version, facts, message=message)

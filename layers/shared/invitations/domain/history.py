@@ -31,12 +31,21 @@ class HistoryEntry:
 def of_event(event: DomainEvent) -> HistoryEntry:
     if event.type == "InvitationSent":
         kind = "sent" if event.facts.get("send_count") == 1 else "resent"
+    elif event.type in ("InvitationDelivered", "InvitationDeliveryFailed"):
+        kind = str(event.facts["delivery_status"])
     else:
         kind = _EVENT_TYPES.get(event.type, event.type)
     channel = event.facts.get("channel")
     fields = event.facts.get("fields")
     detail = ", ".join(fields) if fields else None
     return HistoryEntry(event.invitation_id, kind, event.occurred_at, event.actor, event.event_id, channel, detail)
+
+
+def report(
+    invitation_id: str, kind: str, at: datetime, channel: str, entry_id: str, detail: str | None
+) -> HistoryEntry:
+    """A provider's report that changes nothing (an older message, a delay): the history only."""
+    return HistoryEntry(invitation_id, kind, at, SYSTEM, entry_id, channel, detail)
 
 
 def delivery_outcome(

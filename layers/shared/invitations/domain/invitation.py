@@ -8,14 +8,14 @@ from typing import Literal
 
 from invitations.clock import iso
 from invitations.domain import rules
-from invitations.domain.errors import NotFound
+from invitations.domain.errors import AddressUndeliverable, NotFound
 from invitations.domain.ids import new_id
 from invitations.domain.rules import Rules
 
 Status = Literal["pending", "accepted", "expired"]
 StoredStatus = Literal["pending", "accepted", "expired", "deleted"]
 Channel = Literal["email", "sms"]
-DeliveryStatus = Literal["queued", "sent", "failed", "not_sent"]
+DeliveryStatus = Literal["queued", "sent", "delivered", "bounced", "complained", "failed", "not_sent"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class DeliveryOutcome:
 
     status: DeliveryStatus
     at: datetime
-    detail: str | None = None
+    detail: str | None = None  # a short reason, never an address
+    channel: Channel | None = None  # the latest message's channel (a fallback SMS after an email)
+    message_id: str | None = None  # the provider's id of that message: its reports are matched on it
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,14 @@ class Invitation:
     accepted_at: datetime | None = None
     patient_id: str | None = None
     deleted_at: datetime | None = None
+    email_suppressed: bool = False  # the address bounced or complained: never mailed again until corrected
+    fallback_link: int | None = None  # the link whose email bounced and went again by SMS (once per link)
     rev: int = 0  # the stored revision this value was read at (0: never stored)
 
     @property
     def channel(self) -> Channel:
-        """Email whenever an address is known, else SMS (seed point 6)."""
-        return "email" if self.email else "sms"
+        """Email whenever an address is known (seed point 6) and deliverable, else SMS."""
+        return "email" if self.email and not self.email_suppressed else "sms"
 
     def status_at(self, now: datetime) -> Status:
         """The status as true at `now`: a pending invitation past its expiry reads expired.
@@ -112,12 +116,16 @@ def correct(invitation: Invitation, changes: dict[str, str | None], now: datetim
     if (updated.email, updated.phone) != (invitation.email, invitation.phone):
         # Nothing is sent until a resend; the old link must not reach the old address's owner.
         updated = replace(updated, link_version=invitation.link_version + 1, delivery=DeliveryOutcome("not_sent", now))
+    if updated.email != invitation.email:
+        updated = replace(updated, email_suppressed=False)  # a corrected address may be mailed again
     return updated
 
 
 def resend(invitation: Invitation, now: datetime, policy: Rules) -> Invitation:
     """A new link valid for the full window, within the send limit."""
     rules.may_resend(invitation)
+    if invitation.email_suppressed and not invitation.phone:
+        raise AddressUndeliverable()
     recent = policy.check_send_allowed(invitation.recent_sends, now)
     return replace(
         invitation,

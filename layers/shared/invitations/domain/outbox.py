@@ -8,7 +8,8 @@ from typing import Any
 from invitations.domain.events import Message
 from invitations.domain.invitation import Invitation
 
-MAX_DELIVERY_ATTEMPTS = 5  # a message the provider keeps refusing is recorded `failed` after this
+MAX_DELIVERY_ATTEMPTS = 5  # a message the provider keeps refusing is recorded `failed` after this many...
+GIVE_UP_AFTER = timedelta(minutes=30)  # ...and this long: a burst over SES's sending rate waits, never fails
 DONE_KEPT_FOR = timedelta(days=1)  # a dispatched entry's lifetime (TTL) once done
 SWEEP_AFTER = timedelta(minutes=3)  # an entry still not done after this is dispatched again by the sweeper
 
@@ -42,8 +43,12 @@ def stale_reason(message: Message, invitation: Invitation | None, now: datetime)
         return "invitation deleted"
     if invitation.stored_status == "accepted":
         return "invitation accepted"
-    if invitation.link_version != message.link_version or invitation.channel != message.channel:
+    if invitation.link_version != message.link_version:
         return "link replaced"
+    if message.kind == "fallback_sms" and not invitation.phone:
+        return "no phone number"
+    if message.kind == "invitation" and invitation.channel != message.channel:
+        return "channel changed"
     if invitation.is_overdue(now) or invitation.stored_status == "expired":
         return "invitation expired"
     return None
@@ -57,9 +62,11 @@ def failed_attempt(entry: OutboxEntry) -> OutboxEntry:
     return replace(entry, attempts=entry.attempts + 1)
 
 
-def attempts_exhausted(entry: OutboxEntry) -> bool:
-    """This attempt is the last one allowed."""
-    return entry.attempts + 1 >= MAX_DELIVERY_ATTEMPTS
+def attempts_exhausted(entry: OutboxEntry, now: datetime) -> bool:
+    """This attempt is the last one allowed: enough attempts, over long enough. The stream retries
+    a record within seconds; a throttled message must outlast a burst (the sweeper retries it
+    every few minutes) before it is called failed."""
+    return entry.attempts + 1 >= MAX_DELIVERY_ATTEMPTS and now - entry.created_at >= GIVE_UP_AFTER
 
 
 def done(entry: OutboxEntry, now: datetime) -> OutboxEntry:

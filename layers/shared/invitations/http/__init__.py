@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from invitations import snapstart
 from invitations.domain.errors import (
+    AddressUndeliverable,
     Busy,
     DomainError,
     IdempotencyKeyReused,
@@ -46,6 +47,7 @@ STATUS: dict[type[DomainError], int] = {
     LinkGone: 404,
     LinkExpired: 410,
     InvitationAccepted: 409,
+    AddressUndeliverable: 409,
     Busy: 409,
     TooManySends: 429,
 }

@@ -14,6 +14,8 @@ from datetime import datetime
 from invitations import messages
 from invitations.domain import history, outbox
 from invitations.domain import invitation as invitations
+from invitations.domain.delivery import SentMessage
+from invitations.domain.events import Message
 from invitations.domain.invitation import DeliveryOutcome, Invitation
 from invitations.domain.outbox import OutboxEntry
 from invitations.observability import logger
@@ -66,9 +68,9 @@ def _deliver(services: Services, entry: OutboxEntry) -> OutboxEntry:
         note = history.delivery_outcome(entry.invitation_id, "not_sent", now, message.channel, entry.event_id, stale)
         return _record(services, entry, None, note)
     try:
-        _send(services, invitation)
+        message_id = _send(services, invitation, message)
     except DeliveryFailed as failure:
-        if not failure.permanent and not outbox.attempts_exhausted(entry):
+        if not failure.permanent and not outbox.attempts_exhausted(entry, now):
             logger.warning(
                 "delivery failed, will retry", extra={"invitation_id": invitation.id, "reason": str(failure)}
             )
@@ -80,17 +82,23 @@ def _deliver(services: Services, entry: OutboxEntry) -> OutboxEntry:
         services.counter.count("DeliveryFailures")
         at = services.clock.now()
         note = history.delivery_outcome(invitation.id, "failed", at, message.channel, entry.event_id, str(failure))
-        return _record(services, entry, DeliveryOutcome("failed", at, str(failure)), note)
+        return _record(services, entry, DeliveryOutcome("failed", at, str(failure), message.channel), note)
     at = services.clock.now()
     note = history.delivery_outcome(invitation.id, "dispatched", at, message.channel, entry.event_id)
-    return _record(services, entry, DeliveryOutcome("sent", at), note)
+    sent = SentMessage(message_id, invitation.id, message.link_version, message.channel)
+    return _record(services, entry, DeliveryOutcome("sent", at, None, message.channel, message_id), note, sent)
 
 
 def _record(
-    services: Services, entry: OutboxEntry, outcome: DeliveryOutcome | None, note: history.HistoryEntry
+    services: Services,
+    entry: OutboxEntry,
+    outcome: DeliveryOutcome | None,
+    note: history.HistoryEntry,
+    sent: SentMessage | None = None,
 ) -> OutboxEntry:
     """The message's fate, in one commit: on the invitation (if its link is still the one sent),
-    on the entry (handled: never sent again), in the history."""
+    on the entry (handled: never sent again), in the history, and the message's provider id
+    (its reports will name only that)."""
     assert entry.message is not None
     link_version = entry.message.link_version
 
@@ -102,22 +110,26 @@ def _record(
         if recorded is not None and invitation is not None:
             uow.invitations.update(recorded, invitation)
         uow.record(note)
+        if sent is not None:
+            uow.messages.add(sent)
         return uow.outbox.update(outbox.handled(current), current)
 
     return _commit_entry(services, entry, change)
 
 
-def _send(services: Services, invitation: Invitation) -> None:
-    """The invitation's current link on its current channel, in its language."""
+def _send(services: Services, invitation: Invitation, message: Message) -> str:
+    """The invitation's current link on the message's channel, in its language; the provider's id."""
     link = services.links.url(invitation.id, invitation.link_version)
-    if invitation.email:
+    if message.channel == "email" and invitation.email:
         mail = messages.invitation_email(
             invitation.first_name, invitation.clinician_name, link, invitation.expires_at, invitation.locale
         )
-        services.messenger.send_email(invitation.email, mail.subject, mail.text, mail.html)
-    elif invitation.phone:
-        text = messages.invitation_sms(invitation.clinician_name, link, invitation.expires_at, invitation.locale)
-        services.messenger.send_sms(invitation.phone, text)
+        # Ids only in the tags ([A-Za-z0-9_-]): SES's reports carry them back.
+        tags = {"invitation_id": invitation.id, "link_version": str(invitation.link_version)}
+        return services.messenger.send_email(invitation.email, mail.subject, mail.text, mail.html, tags)
+    assert invitation.phone is not None  # stale_reason() checked it
+    text = messages.invitation_sms(invitation.clinician_name, link, invitation.expires_at, invitation.locale)
+    return services.messenger.send_sms(invitation.phone, text)
 
 
 def sweep(services: Services, has_time: Callable[[], bool]) -> tuple[int, int]:

@@ -7,6 +7,8 @@ index attributes that place them (docs/data-model.md):
   INV#<id> / OUT#<event id>              an outbox entry; Undone (sparse: until done, by age)
   INV#<id> / HIST#<at>#<entry id>        a history entry
   QUOTA#<kind>#<ids and pseudonyms> / QUOTA   a send count over the last 24 hours
+  MSG#<provider message id> / MSG        which invitation and link a message carried (its reports)
+  INV#<id> / REPORT#<report id>          a provider report already applied
 Every item of an invitation shares its partition: one query reaches (or erases) them all.
 
 An entity's attributes are its dataclass fields, converted by type: a new field needs no change
@@ -21,6 +23,7 @@ from typing import Any, get_type_hints
 
 from invitations.adapters.dynamo.codec import dump, value
 from invitations.clock import iso, parse_iso
+from invitations.domain.delivery import SentMessage
 from invitations.domain.events import Actor, DomainEvent, Message
 from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import DeliveryOutcome, Invitation, sent_key
@@ -100,6 +103,7 @@ _patients = _Mapper(Patient)
 _outbox = _Mapper(OutboxEntry)
 _history = _Mapper(HistoryEntry, {"type": "history_type"})
 _quotas = _Mapper(Quota)
+_messages = _Mapper(SentMessage)
 UNDONE_SHARDS = 4  # spreads the sparse Undone index's writes over a few partitions
 
 
@@ -208,3 +212,33 @@ def quota_from(raw: dict[str, Any] | None) -> Quota | None:
     if not raw or raw.get("type", {}).get("S") != "quota":
         return None
     return _quotas.from_item(raw)
+
+
+MESSAGES_KEPT_FOR = timedelta(days=4)  # SMS receipts can take 72 hours
+
+
+def message_item(message: SentMessage, now: datetime) -> dict[str, Any]:
+    item = {"pk": f"MSG#{message.message_id}", "sk": "MSG", "type": "message", **_messages.to_item(message)}
+    item["ttl"] = int((now + MESSAGES_KEPT_FOR).timestamp())
+    return dump(item)
+
+
+def message_key(message_id: str) -> dict[str, Any]:
+    return dump({"pk": f"MSG#{message_id}", "sk": "MSG"})
+
+
+def message_from(raw: dict[str, Any] | None) -> SentMessage | None:
+    if not raw or raw.get("type", {}).get("S") != "message":
+        return None
+    return _messages.from_item(raw)
+
+
+def report_item(invitation_id: str, report_id: str, now: datetime) -> dict[str, Any]:
+    """A report applied: a duplicate finds it and changes nothing."""
+    item: dict[str, Any] = {"pk": f"INV#{invitation_id}", "sk": f"REPORT#{report_id}", "type": "report"}
+    item["ttl"] = int((now + MESSAGES_KEPT_FOR).timestamp())
+    return dump(item)
+
+
+def report_key(invitation_id: str, report_id: str) -> dict[str, Any]:
+    return dump({"pk": f"INV#{invitation_id}", "sk": f"REPORT#{report_id}"})

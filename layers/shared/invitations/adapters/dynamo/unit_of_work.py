@@ -5,12 +5,14 @@ A lost race raises ConcurrentChange and writes nothing. An event raised is writt
 commit as an outbox item (the table's stream takes it to the dispatcher) and a history item."""
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from invitations.adapters.dynamo import items, name_index
 from invitations.adapters.dynamo.codec import dump
 from invitations.adapters.dynamo.table import Table
 from invitations.domain import history
+from invitations.domain.delivery import SentMessage
 from invitations.domain.events import DomainEvent
 from invitations.domain.history import HistoryEntry
 from invitations.domain.ids import is_id
@@ -109,6 +111,31 @@ class _Quotas:
         return stored
 
 
+class _Messages:
+    def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
+        self._table = table
+        self._staged = staged
+
+    def get(self, message_id: str) -> SentMessage | None:
+        return items.message_from(self._table.get(items.message_key(message_id)))
+
+    def add(self, message: SentMessage) -> None:
+        self._staged.append({"Put": {"Item": items.message_item(message, datetime.now(UTC))}})
+
+
+class _Reports:
+    def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
+        self._table = table
+        self._staged = staged
+
+    def seen(self, invitation_id: str, report_id: str) -> bool:
+        return self._table.get(items.report_key(invitation_id, report_id)) is not None
+
+    def add(self, invitation_id: str, report_id: str) -> None:
+        # Conditional: two deliveries of one report at once, only one applies it.
+        self._staged.append(_put(items.report_item(invitation_id, report_id, datetime.now(UTC)), None))
+
+
 class DynamoUnitOfWork:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -118,6 +145,8 @@ class DynamoUnitOfWork:
         self.patients = _Patients(table, self._staged)
         self.outbox = _Outbox(table, self._staged)
         self.quotas = _Quotas(table, self._staged)
+        self.messages = _Messages(table, self._staged)
+        self.reports = _Reports(table, self._staged)
 
     def raise_event(self, event: DomainEvent) -> None:
         """Stored with the change: its outbox entry (the stream dispatches it) and its history."""

@@ -24,6 +24,8 @@ from bench.stack import (
     patient_item,
     patient_key,
     quiet_stdout,
+    quota_item,
+    quota_key,
 )
 
 WARM_RUNS = 200
@@ -35,6 +37,8 @@ READER = "clinician-bench-reader"
 WRITER = "clinician-bench-writer"
 LIST_SIZE = 100  # invitations of the clinician whose list is read
 LIST_LIMIT = 20  # the page size of events/list_invites.json
+SENDS_PER_CLINICIAN = 150  # under MaxSendsPerDay (200 a day per clinician)
+BARE_WRITER = "clinician-bench-bwrite"  # the bare side's own clinician (its own send counter), as long
 
 Call = tuple[str, dict[str, Any]]
 
@@ -192,19 +196,59 @@ class Runner:
                 request["ExpressionAttributeValues"] = {":rev": {"N": str(rev)}}
             return request
 
-        def send_cases(n: int) -> list[tuple[Case, Case]]:
-            from invitations.domain.invitation import DeliveryOutcome
+        def get_quota(key: str) -> Call:
+            return "get_item", {"TableName": t, "Key": quota_key(key), "ConsistentRead": True}
 
-            body = {"first_name": "Hélène", "last_name": "Dupont-Durand", "email": "helene.dupont@example.org"}
+        def event_writes(event: Any) -> list[dict[str, Any]]:
+            """Every event a change raises: its outbox entry (new) and its history entry."""
+            entry, note = stack.event_items(event)
+            return [{"Put": put(entry, "attribute_not_exists(pk)")}, {"Put": {"TableName": t, "Item": note}}]
+
+        def send_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import events, quotas
+            from invitations.domain.events import Actor
+            from invitations.domain.invitation import Contact, create
+            from invitations.domain.rules import recipient_of
+
+            pseudonyms, rules_, at = stack.pseudonyms(), self.services.rules, stack.now()
+            per_clinician, per_recipient = quotas.per_clinician(rules_), quotas.per_recipient()
+            # A clinician's daily sends are limited (MaxSendsPerDay): a new pair of clinicians every
+            # SENDS_PER_CLINICIAN sends, each side its own, with its daily count already started (so
+            # that every send reads one existing counter and one new one), and a new recipient each.
+            clinicians = [
+                (f"clinician-bench-s{k:03d}h", f"clinician-bench-s{k:03d}b")
+                for k in range(n // SENDS_PER_CLINICIAN + 1)
+            ]
+            counters = {
+                who: replace(quotas.take(quotas.Quota(f"clinician#{who}"), per_clinician, at), rev=1)
+                for pair in clinicians
+                for who in pair
+            }
+            stack.seed(self.client, t, [quota_item(q) for q in counters.values()])
             pairs = []
-            for _ in range(n):
-                event = api_event("send_invite", "POST", "/invitations", clinician=WRITER, body=body)
-                sent = new_invitation(WRITER, body["first_name"], body["last_name"], stack.now(), email=body["email"])
-                queued = replace(sent, delivery=DeliveryOutcome("queued", sent.sent_at))
-                first = [{"Put": put(invitation_item(queued), "attribute_not_exists(pk)")}]
-                first += [{"Put": {"TableName": t, "Item": item}} for item in name_items(queued)]
-                delivered = put(invitation_item(replace(sent, rev=1)), "rev = :rev", 0)
-                calls: list[Call] = [("transact_write_items", {"TransactItems": first}), ("put_item", delivered)]
+            for i in range(n):
+                mine, theirs = clinicians[i // SENDS_PER_CLINICIAN]
+                body = {"first_name": "Hélène", "last_name": "Dupont-Durand", "email": f"helene.{i:05d}.h@example.org"}
+                event = api_event("send_invite", "POST", "/invitations", clinician=mine, body=body)
+                contact = Contact("Hélène", "Dupont-Durand", f"helene.{i:05d}.b@example.org", None, "fr")
+                created = create(contact, theirs, stack.CLINICIAN_NAME, at, rules_)
+                counted = counters[theirs]
+                counters[theirs] = replace(quotas.take(counted, per_clinician, at), rev=counted.rev + 1)
+                (recipient,) = recipient_of(contact.email, None)
+                new_recipient = quotas.Quota(f"recipient#{theirs}#{pseudonyms.of(recipient)}")
+                recipient_counted = replace(quotas.take(new_recipient, per_recipient, at), rev=1)
+                writes = [
+                    {"Put": put(quota_item(counters[theirs]), "rev = :rev", counted.rev)},
+                    {"Put": put(quota_item(recipient_counted), "attribute_not_exists(pk)")},
+                    {"Put": put(invitation_item(created), "attribute_not_exists(pk)")},
+                ]
+                writes += [{"Put": {"TableName": t, "Item": item}} for item in name_items(created)]
+                writes += event_writes(events.invitation_sent(created, Actor("clinician", theirs), at))
+                calls: list[Call] = [
+                    get_quota(counted.key),
+                    get_quota(recipient_counted.key),
+                    ("transact_write_items", {"TransactItems": writes}),
+                ]
                 pairs.append((Case(event, []), Case({}, calls)))
             return pairs
 
@@ -230,15 +274,19 @@ class Runner:
             return [(Case(event, []), Case({}, [call]))] * n
 
         def accept_cases(n: int) -> list[tuple[Case, Case]]:
-            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            from invitations.domain import events
+
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(BARE_WRITER, n)
             pairs = []
             for a, b in zip(mine, theirs, strict=True):
                 path = {"token": self.token(a)}
                 event = api_event("accept_invite", "POST", "/i/{token}/accept", path)
                 accepted, patient = _accepted(b)
+                accepted = replace(accepted, rev=b.rev + 1)
                 writes = [
-                    {"Put": put(invitation_item(replace(accepted, rev=b.rev + 1)), "rev = :rev", b.rev)},
+                    {"Put": put(invitation_item(accepted), "rev = :rev", b.rev)},
                     {"Put": put(patient_item(patient), "attribute_not_exists(pk)")},
+                    *event_writes(events.invitation_accepted(accepted, patient, stack.now())),
                 ]
                 calls = [get_item(b.id), ("transact_write_items", {"TransactItems": writes})]
                 pairs.append((Case(event, []), Case({}, calls)))
@@ -249,10 +297,12 @@ class Runner:
             return [(Case(event, []), Case({}, [get_item(one.id)]))] * n
 
         def correct_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import events
+            from invitations.domain.events import Actor
             from invitations.domain.invitation import correct
 
             change = {"last_name": "Dupont-Martin"}
-            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(BARE_WRITER, n)
             pairs = []
             for a, b in zip(mine, theirs, strict=True):
                 path = {"invitation_id": a.id}
@@ -269,38 +319,54 @@ class Runner:
                     for k in sorted(old.keys() - new)
                 ]
                 writes += [{"Put": {"TableName": t, "Item": new[k]}} for k in sorted(new.keys() - old)]
+                writes += event_writes(
+                    events.invitation_corrected(after, list(change), Actor("clinician", BARE_WRITER), stack.now())
+                )
                 calls = [get_item(b.id), ("transact_write_items", {"TransactItems": writes})]
                 pairs.append((Case(event, []), Case({}, calls)))
             return pairs
 
         def resend_cases(n: int) -> list[tuple[Case, Case]]:
-            from invitations.domain.invitation import DeliveryOutcome, resend
-            from invitations.domain.rules import Rules
+            from invitations.domain import events, quotas
+            from invitations.domain.events import Actor
+            from invitations.domain.invitation import resend
 
-            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            at, per_clinician = stack.now(), quotas.per_clinician(self.services.rules)
+            # A resend counts against its clinician's daily sends: each side's counter already started.
+            counters = {
+                who: replace(quotas.take(quotas.Quota(f"clinician#{who}"), per_clinician, at), rev=1)
+                for who in (WRITER, BARE_WRITER)
+            }
+            stack.seed(self.client, t, [quota_item(q) for q in counters.values()])
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(BARE_WRITER, n)
             pairs = []
             for a, b in zip(mine, theirs, strict=True):
                 path = {"invitation_id": a.id}
                 event = api_event(
                     "manage_invite", "POST", "/invitations/{invitation_id}/resend", path, clinician=WRITER
                 )
-                resent = replace(resend(b, stack.now(), Rules()), rev=b.rev + 1)
+                resent = replace(resend(b, at, self.services.rules), rev=b.rev + 1)
+                counted = counters[BARE_WRITER]
+                counters[BARE_WRITER] = replace(quotas.take(counted, per_clinician, at), rev=counted.rev + 1)
                 # The sent time moved: every name entry carries it (it orders search results).
                 writes = [{"Put": put(invitation_item(resent), "rev = :rev", b.rev)}]
                 writes += [{"Put": {"TableName": t, "Item": item}} for item in name_items(resent)]
-                delivered = replace(resent, delivery=DeliveryOutcome("sent", resent.sent_at), rev=resent.rev + 1)
+                writes += [{"Put": put(quota_item(counters[BARE_WRITER]), "rev = :rev", counted.rev)}]
+                writes += event_writes(events.invitation_sent(resent, Actor("clinician", BARE_WRITER), at))
                 calls = [
                     get_item(b.id),
+                    get_quota(counted.key),
                     ("transact_write_items", {"TransactItems": writes}),
-                    ("put_item", put(invitation_item(delivered), "rev = :rev", resent.rev)),
                 ]
                 pairs.append((Case(event, []), Case({}, calls)))
             return pairs
 
         def delete_cases(n: int) -> list[tuple[Case, Case]]:
+            from invitations.domain import events
+            from invitations.domain.events import Actor
             from invitations.domain.invitation import delete
 
-            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(WRITER, n)
+            mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(BARE_WRITER, n)
             pairs = []
             for a, b in zip(mine, theirs, strict=True):
                 path = {"invitation_id": a.id}
@@ -310,13 +376,18 @@ class Runner:
                 writes += [
                     {"Delete": {"TableName": t, "Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in name_items(b)
                 ]
+                writes += event_writes(events.invitation_deleted(gone, Actor("clinician", BARE_WRITER), stack.now()))
                 calls = [get_item(b.id), ("transact_write_items", {"TransactItems": writes})]
                 pairs.append((Case(event, []), Case({}, calls)))
             return pairs
 
-        def patient_cases(method: str, route: str, body: Any, change: Callable[[Any], Any] | None) -> Any:
+        def patient_cases(
+            method: str, route: str, body: Any, change: Callable[[Any], Any] | None, raises: Any = None
+        ) -> Any:
+            """`raises`: the event the change raises (then one transaction: the record and the event's items)."""
+
             def cases(n: int) -> list[tuple[Case, Case]]:
-                mine, theirs = self.accepted_patients(WRITER, n), self.accepted_patients(WRITER, n)
+                mine, theirs = self.accepted_patients(WRITER, n), self.accepted_patients(BARE_WRITER, n)
                 pairs = []
                 for a, b in zip(mine, theirs, strict=True):
                     path = {"patient_id": a.id}
@@ -326,7 +397,12 @@ class Runner:
                     ]
                     if change is not None:
                         after = replace(change(b), rev=b.rev + 1)
-                        calls.append(("put_item", put(patient_item(after), "rev = :rev", b.rev)))
+                        stored = put(patient_item(after), "rev = :rev", b.rev)
+                        if raises is None:
+                            calls.append(("put_item", stored))
+                        else:
+                            writes = [{"Put": stored}, *event_writes(raises(after))]
+                            calls.append(("transact_write_items", {"TransactItems": writes}))
                     pairs.append((Case(event, []), Case({}, calls)))
                 return pairs
 
@@ -342,6 +418,11 @@ class Runner:
 
             return leave_thread(p, stack.now())
 
+        def thread_left(p: Any) -> Any:
+            from invitations.domain.events import Actor, patient_thread_left
+
+            return patient_thread_left(p, Actor("clinician", BARE_WRITER), stack.now())
+
         inv_path, pat_path = "/invitations/{invitation_id}", "/patients/{patient_id}"
         return [
             Route(
@@ -350,7 +431,8 @@ class Runner:
                 "POST",
                 "/invitations",
                 201,
-                "TransactWriteItems(invitation + 1 entry per name word), then PutItem(delivery outcome)",
+                "GetItem x2 (clinician's and recipient's send counters), TransactWriteItems(2 counters + "
+                "invitation + 1 entry per name word + outbox + history)",
                 send_cases,
                 warm=True,
             ),
@@ -373,7 +455,7 @@ class Runner:
                 "POST",
                 "/i/{token}/accept",
                 200,
-                "GetItem(invitation, consistent), TransactWriteItems(invitation + patient)",
+                "GetItem(invitation, consistent), TransactWriteItems(invitation + patient + outbox + history)",
                 accept_cases,
                 warm=True,
             ),
@@ -386,7 +468,7 @@ class Runner:
                 "PATCH",
                 inv_path,
                 200,
-                "GetItem, TransactWriteItems(invitation + changed name words only)",
+                "GetItem, TransactWriteItems(invitation + changed name words only + outbox + history)",
                 correct_cases,
             ),
             Route(
@@ -395,7 +477,8 @@ class Runner:
                 "POST",
                 inv_path + "/resend",
                 200,
-                "GetItem, TransactWriteItems(invitation + every name entry: the sent time moved), PutItem(outcome)",
+                "GetItem x2 (invitation, clinician's send counter), TransactWriteItems(invitation + every name "
+                "entry: the sent time moved + counter + outbox + history)",
                 resend_cases,
             ),
             Route(
@@ -404,7 +487,7 @@ class Runner:
                 "DELETE",
                 inv_path,
                 204,
-                "GetItem, TransactWriteItems(tombstone + delete every name entry)",
+                "GetItem, TransactWriteItems(tombstone + delete every name entry + outbox + history)",
                 delete_cases,
             ),
             Route(
@@ -431,8 +514,8 @@ class Runner:
                 "POST",
                 pat_path + "/leave",
                 200,
-                "GetItem, PutItem(patient, conditional)",
-                patient_cases("POST", pat_path + "/leave", None, left),
+                "GetItem, TransactWriteItems(patient, conditional + outbox + history)",
+                patient_cases("POST", pat_path + "/leave", None, left, thread_left),
             ),
         ]
 

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench import ROOT
-from local.template import functions, load_template, table_definition, ttl_attribute
+from local.template import functions, load_template, parameter_defaults, table_definition, ttl_attribute
 
 REGION = "eu-west-3"
 # Links and the SMS are measured with a production-like base URL (the SMS length depends on it).
@@ -50,6 +50,7 @@ class _Refs(dict[str, str]):
 def function_env(table: str, dynamodb_endpoint: str) -> dict[str, str]:
     """The environment template.yaml gives the functions (Globals merged), pointed at 127.0.0.1."""
     refs = _Refs(
+        parameter_defaults(TEMPLATE),  # MaxSendsPerDay, SmsCountries, ... as deployed by default
         Table=table,
         EventBus="invitations-bench",
         PublicBaseUrl=PUBLIC_BASE_URL,
@@ -154,26 +155,35 @@ def quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
+def message_id() -> str:
+    """Shaped like SES's message ids (what the dispatcher stores under MSG#<id>)."""
+    raw = uuid.uuid4().hex
+    return f"0100{raw[:12]}-{raw[12:20]}-{raw[20:24]}-{raw[24:28]}-{raw[28:]}{raw[:8]}-000000"
+
+
 class StubMessenger:
-    """Delivery stubbed: the message is composed by the use case, then kept here, not sent."""
+    """Delivery stubbed (only the dispatcher delivers): the message is composed by the use case,
+    then kept here, not sent; answers a provider's message id."""
 
     def __init__(self) -> None:
         self.sent = 0
 
-    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+    def send_email(self, to: str, subject: str, text: str, html: str, tags: Any = None) -> str:
         self.sent += 1
+        return message_id()
 
-    def send_sms(self, to: str, text: str) -> None:
+    def send_sms(self, to: str, text: str) -> str:
         self.sent += 1
+        return message_id()
 
 
 class StubPublisher:
-    """Events stubbed: counted, not published."""
+    """Events stubbed (only the dispatcher publishes): counted, not published."""
 
     def __init__(self) -> None:
         self.published = 0
 
-    def publish(self, event: Any) -> None:
+    def publish(self, detail_type: str, detail: Any) -> None:
         self.published += 1
 
 
@@ -181,6 +191,14 @@ def signer() -> Any:
     from invitations.tokens import TokenSigner
 
     return TokenSigner(LINK_SECRET)
+
+
+def pseudonyms() -> Any:
+    """The quotas' pseudonyms, keyed from the bench's link secret instead of Secrets Manager."""
+    from invitations.adapters.pseudonyms import HmacPseudonyms
+    from invitations.tokens import stable_secret
+
+    return HmacPseudonyms(lambda: stable_secret(LINK_SECRET))
 
 
 class Stack:
@@ -208,6 +226,7 @@ class Stack:
         services.events = StubPublisher()
         services.links = SignedLinks(signer(), PUBLIC_BASE_URL)
         services.cursors = SignedCursors(signer())
+        services.pseudonyms = pseudonyms()
         self.table = name
         return services
 
@@ -247,6 +266,26 @@ def name_items(inv: Any) -> list[dict[str, Any]]:
     from invitations.adapters.dynamo.name_index import entry, indexed_words
 
     return [entry(inv, word, RETENTION) for word in sorted(indexed_words(inv))]
+
+
+def quota_item(quota: Any) -> dict[str, Any]:
+    from invitations.adapters.dynamo.items import quota_item as item
+
+    return item(quota)  # type: ignore[no-any-return]
+
+
+def quota_key(key: str) -> dict[str, Any]:
+    from invitations.adapters.dynamo.items import quota_key as item_key
+
+    return item_key(key)  # type: ignore[no-any-return]
+
+
+def event_items(event: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a change writes for each event it raises: its outbox entry and its history entry."""
+    from invitations.adapters.dynamo import items
+    from invitations.domain import history
+
+    return items.outbox_item(items.outbox_entry(event)), items.history_item(history.of_event(event))
 
 
 def patient_item(patient: Any) -> dict[str, Any]:

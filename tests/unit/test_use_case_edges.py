@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from invitations.domain import events
 from invitations.domain.errors import Busy, LinkExpired, LinkGone, NotFound
 from invitations.domain.invitation import Contact
 from invitations.use_cases import expiry, managing, patient_link, patients, sending
@@ -137,3 +138,17 @@ def test_a_patient_record_keeps_its_stamps(w):
     for other in (lambda: patients.get(w.services, BOB, patient_id), lambda: patients.get(w.services, ALICE, "x")):
         with pytest.raises(NotFound):
             other()
+
+
+def test_a_fallback_sms_goes_by_sms_though_the_invitation_has_an_address(w):
+    inv = sending.send(w.services, ALICE, Contact("Anne", "Alpha", "anne@example.org", "+33612345678"))
+    w.run_outbox()
+    uow = w.services.unit_of_work()
+    report = events.delivery_reported(inv, "bounced", as_read("email"), 1, w.clock.now(), fallback=True)
+    assert report.message is not None
+    uow.raise_event(replace(report, message=replace(report.message, channel=as_read("sms"))))
+    uow.commit()
+    w.run_outbox()
+    assert len(w.messenger.emails) == 1 and len(w.messenger.sms) == 1
+    assert w.messenger.sms[0]["to"] == "+33612345678" and w.services.links.url(inv.id, 1) in w.messenger.sms[0]["text"]
+    assert w.store.invitations[inv.id].delivery.channel == "sms"

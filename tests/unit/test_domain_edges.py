@@ -1,0 +1,84 @@
+"""The invitation's transitions at their edges, on values as an adapter reads them back (fresh
+strings and ints, equal to the literals but never the same objects): link versions past the
+first, a suppressed address, and the provider's delivery reports."""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from invitations.domain import events, outbox, rules
+from invitations.domain import invitation as invitations
+from invitations.domain.errors import AddressUndeliverable
+from invitations.domain.events import Message
+from invitations.domain.invitation import Contact, DeliveryOutcome
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+RULES = rules.Rules()
+
+
+def as_read(value):
+    """Equal to the value, never the same object: as decoded from an item or a request."""
+    return json.loads(json.dumps(value)) if isinstance(value, str) else int(str(value))
+
+
+def invite(email: str | None = "p@example.org", phone: str | None = None, **fields) -> invitations.Invitation:
+    inv = invitations.create(Contact("Jeanne", "Rivière", email, phone), "clin-1", "Dr A", NOW, RULES)
+    return replace(inv, **fields)
+
+
+def test_a_correction_and_a_resend_count_from_the_current_link():
+    inv = invite(link_version=3, send_count=3)
+    assert invitations.correct(inv, {"email": "new@example.org"}, NOW).link_version == 4
+    again = invitations.resend(inv, NOW + timedelta(days=1), RULES)
+    assert (again.link_version, again.send_count) == (4, 4)
+
+
+def test_an_outcome_is_recorded_for_a_link_version_as_read():
+    inv = invite(link_version=as_read(1000))
+    outcome = DeliveryOutcome("sent", NOW)
+    assert invitations.record_delivery(inv, as_read(1000), outcome).delivery == outcome
+    assert invitations.record_delivery(inv, as_read(999), outcome) is None
+
+
+def test_only_a_new_address_lifts_its_suppression():
+    suppressed = invite(email="p@example.org", phone="+33612345678", email_suppressed=True)
+    assert suppressed.channel == "sms"
+    assert invitations.correct(suppressed, {"last_name": "R"}, NOW).email_suppressed
+    same = invitations.correct(suppressed, {"email": as_read("p@example.org")}, NOW)
+    assert same.email_suppressed and same.link_version == suppressed.link_version
+    moved = invitations.correct(suppressed, {"email": "q@example.org"}, NOW)
+    assert not moved.email_suppressed and moved.channel == "email"
+
+
+def test_a_suppressed_address_is_resent_by_sms_or_not_at_all():
+    later = NOW + timedelta(days=1)
+    with pytest.raises(AddressUndeliverable):
+        invitations.resend(invite(email_suppressed=True), later, RULES)
+    by_sms = invitations.resend(invite(phone="+33612345678", email_suppressed=True), later, RULES)
+    assert by_sms.channel == "sms" and by_sms.link_version == 2
+    assert invitations.resend(invite(), later, RULES).channel == "email"
+
+
+@pytest.mark.parametrize("status", ["delivered", "bounced", "complained", "failed"])
+def test_a_delivery_report_is_an_event(status):
+    inv = invite(phone="+33612345678", link_version=2)
+    event = events.delivery_reported(inv, as_read(status), "email", 2, NOW, fallback=False)
+    expected = "InvitationDelivered" if status == "delivered" else "InvitationDeliveryFailed"
+    assert (event.type, event.message, event.link_version, event.actor.kind) == (expected, None, 2, "system")
+    assert event.facts == {
+        "clinician_id": "clin-1",
+        "delivery_status": status,
+        "channel": "email",
+        "fallback_sms": False,
+    }
+
+
+def test_a_failed_email_may_fall_back_to_sms_with_the_same_link():
+    inv = invite(phone="+33612345678", link_version=2)
+    event = events.delivery_reported(inv, "bounced", "email", 2, NOW, fallback=True)
+    assert event.message == Message("fallback_sms", "sms", 2) and event.facts["fallback_sms"] is True
+    assert outbox.stale_reason(event.message, inv, NOW) is None
+    assert outbox.stale_reason(event.message, replace(inv, phone=None), NOW) == "no phone number"
+    assert outbox.stale_reason(Message("fallback_sms", "sms", 1), inv, NOW) == "link replaced"

@@ -6,7 +6,10 @@ route must make for the same data, on the very client the service uses. The bare
 down here, route by route: they are the minimum access pattern that docs/performance.md derives,
 so their ReturnConsumedCapacity total is the minimum capacity of the route."""
 
+import copy
+import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -57,7 +60,7 @@ class Route:
     function: str
     method: str
     route: str
-    status: int
+    status: int | None  # None: a stream batch, every record processed (no batchItemFailures)
     minimum: str  # the access pattern, in words (also in docs/performance.md)
     cases: Callable[[int], list[tuple[Case, Case]]]  # n (handler case, bare case) pairs
     warm: bool = False
@@ -93,6 +96,22 @@ def _items_read(response: dict[str, Any]) -> int:
     return sum(len(v) for v in response.get("Responses", {}).values())
 
 
+_STREAM_SAMPLE = json.loads((stack.EVENTS_DIR / "dispatch.json").read_text())["Records"][0]
+
+
+def stream_event(item: dict[str, Any]) -> dict[str, Any]:
+    """The stream's record of a new outbox item, shaped as events/dispatch.json (NEW_IMAGE)."""
+    record = copy.deepcopy(_STREAM_SAMPLE)
+    record["eventID"] = uuid.uuid4().hex
+    record["dynamodb"].update(
+        Keys={"pk": item["pk"], "sk": item["sk"]},
+        NewImage=item,
+        SequenceNumber=str(uuid.uuid4().int)[:28],
+        SizeBytes=len(json.dumps(item)),
+    )
+    return {"Records": [record]}
+
+
 def _accepted(inv: Any) -> tuple[Any, Any]:
     """The invitation accepted and the patient record its acceptance creates."""
     from invitations.domain.invitation import accept
@@ -118,7 +137,10 @@ class Runner:
         started = time.perf_counter()
         answer = entry(case.event, context)
         out.seconds.append(time.perf_counter() - started)
-        if answer["statusCode"] != route.status:
+        if route.status is None:
+            if answer.get("batchItemFailures"):
+                raise RuntimeError(f"{route.name}: records failed {answer['batchItemFailures']}")
+        elif answer["statusCode"] != route.status:
             raise RuntimeError(f"{route.name}: {answer['statusCode']} {answer.get('body', '')[:300]}")
         out.capacity.add(round(usage.billed_units, 3))
         out.reported.add(round(usage.capacity_units, 3))
@@ -176,6 +198,31 @@ class Runner:
             patients.append(patient)
         stack.seed(self.client, TABLE, items)
         return patients
+
+    def sent_entries(self, n: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """n invitations sent through the send handler (email): each one's outbox item and
+        invitation item as stored (read here, outside any measurement)."""
+        found = []
+        for i in range(n):
+            clinician = f"clinician-bench-d{i // SENDS_PER_CLINICIAN:03d}"
+            body = {"first_name": "Hélène", "last_name": "Dupont-Durand", "email": f"helene.{i:05d}.d@example.org"}
+            answer, _ = stack.invoke(
+                self.stack,
+                "send_invite",
+                api_event("send_invite", "POST", "/invitations", clinician=clinician, body=body),
+            )
+            if answer["statusCode"] != 201:
+                raise RuntimeError(f"dispatch: sending answered {answer['statusCode']} {answer.get('body', '')[:300]}")
+            invitation_id = json.loads(answer["body"])["id"]
+            (entry,) = self.client.query(
+                TableName=TABLE,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :out)",
+                ExpressionAttributeValues={":pk": {"S": f"INV#{invitation_id}"}, ":out": {"S": "OUT#"}},
+                ConsistentRead=True,
+            )["Items"]
+            invitation = self.client.get_item(TableName=TABLE, Key=invitation_key(invitation_id), ConsistentRead=True)
+            found.append((entry, invitation["Item"]))
+        return found
 
     def token(self, inv: Any) -> str:
         return str(self.signer.link_token(inv.id, inv.link_version))
@@ -381,6 +428,44 @@ class Runner:
                 pairs.append((Case(event, []), Case({}, calls)))
             return pairs
 
+        def dispatch_cases(n: int) -> list[tuple[Case, Case]]:
+            """Each side dispatches the outbox entry of an invitation the send handler stored: the
+            handler through a stream record shaped as the event source hands it over."""
+            from invitations.adapters.dynamo import items
+            from invitations.domain import history, outbox
+            from invitations.domain.delivery import SentMessage
+            from invitations.domain.invitation import DeliveryOutcome, record_delivery
+
+            stored = self.sent_entries(2 * n)
+            pairs = []
+            for (entry_item, _), (entry_raw, inv_raw) in zip(stored[:n], stored[n:], strict=True):
+                event = stream_event(entry_item)
+                entry, inv = items.outbox_from(entry_raw), items.invitation_from(inv_raw)
+                assert entry is not None and entry.message is not None and inv is not None
+                at, message = stack.now(), entry.message
+                outcome = DeliveryOutcome("sent", at, None, message.channel, stack.message_id())
+                assert outcome.message_id is not None
+                delivered = replace(record_delivery(inv, message.link_version, outcome) or inv, rev=inv.rev + 1)
+                handled = replace(outbox.handled(entry), rev=entry.rev + 1)
+                done = replace(outbox.done(handled, at), rev=handled.rev + 1)
+                note = history.delivery_outcome(inv.id, "dispatched", at, message.channel, entry.event_id)
+                sent = SentMessage(outcome.message_id, inv.id, message.link_version, message.channel)
+                writes = [
+                    {"Put": put(invitation_item(delivered), "rev = :rev", inv.rev)},
+                    {"Put": put(items.outbox_item(handled), "rev = :rev", entry.rev)},
+                    {"Put": {"TableName": t, "Item": items.history_item(note)}},
+                    {"Put": {"TableName": t, "Item": items.message_item(sent, at)}},
+                ]
+                key = items.outbox_key(entry.invitation_id, entry.event_id)
+                calls: list[Call] = [
+                    ("get_item", {"TableName": t, "Key": key, "ConsistentRead": True}),
+                    get_item(inv.id),
+                    ("transact_write_items", {"TransactItems": writes}),
+                    ("put_item", put(items.outbox_item(done), "rev = :rev", handled.rev)),
+                ]
+                pairs.append((Case(event, []), Case({}, calls)))
+            return pairs
+
         def patient_cases(
             method: str, route: str, body: Any, change: Callable[[Any], Any] | None, raises: Any = None
         ) -> Any:
@@ -491,6 +576,16 @@ class Runner:
                 delete_cases,
             ),
             Route(
+                "dispatch, per event",
+                "dispatch",
+                "stream:",
+                "one new outbox entry (InvitationSent, email)",
+                None,
+                "GetItem(entry), GetItem(invitation), TransactWriteItems(invitation's outcome + entry handled + "
+                "history + message id), the email, the event, PutItem(entry done)",
+                dispatch_cases,
+            ),
+            Route(
                 "patient get",
                 "patients",
                 "GET",
@@ -527,7 +622,12 @@ def run(bench_stack: Stack) -> list[Row]:
     for route in runner.routes():
         runs, warmup = (WARM_RUNS, WARMUP) if route.warm else (1, 0)
         say(f"  {route.name}: {runs} runs" + (f" each side (+{warmup} warm-up)" if warmup else ""))
+        delivered = runner.services.messenger.sent
         handled, bare = runner.run(route, runs, warmup)
+        if route.function == "dispatch" and runner.services.messenger.sent - delivered != runs + warmup:
+            raise RuntimeError(
+                f"{route.name}: {runner.services.messenger.sent - delivered} messages for {runs} entries"
+            )
         label = f"{route.method} {route.route}"
         if route.warm:
             ratio = median(handled.seconds) / median(bare.seconds)

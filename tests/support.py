@@ -232,6 +232,9 @@ _FAKE_REFS = {
         "SmsCountries",
         "DispatchFailureQueue",
         "SweepOutboxFailureQueue",
+        "SesConfigurationSet",
+        "OwnSmsDeliveryLogs",
+        "DeliveryReportsFailureQueue",
     ]
 }
 ROUTES = _route_table()

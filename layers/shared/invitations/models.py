@@ -110,6 +110,7 @@ class PatientPatch(ContactPatch):
 
 class Delivery(BaseModel):
     status: DeliveryStatus
+    channel: Channel | None = Field(default=None, description="The latest message's channel (sms after a fallback)")
     at: str
     detail: str | None = None
 

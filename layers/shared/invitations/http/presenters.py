@@ -28,7 +28,12 @@ def invitation_out(inv: Invitation, now: datetime, links: Links) -> InvitationOu
         expires_at=iso(inv.expires_at),
         accepted_at=iso(inv.accepted_at) if inv.accepted_at else None,
         patient_id=inv.patient_id,
-        delivery=Delivery(status=inv.delivery.status, at=iso(inv.delivery.at), detail=inv.delivery.detail),
+        delivery=Delivery(
+            status=inv.delivery.status,
+            channel=inv.delivery.channel or inv.channel,
+            at=iso(inv.delivery.at),
+            detail=inv.delivery.detail,
+        ),
         send_count=inv.send_count,
         locale=inv.locale,  # type: ignore[arg-type]
     )

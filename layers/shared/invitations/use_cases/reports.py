@@ -41,7 +41,7 @@ def record(services: Services, report: Report) -> bool:
             events.delivery_reported(stored, report.status, sent.channel, sent.link_version, report.at, fallback)
         )
         if fallback:
-            uow.record(history.report(stored.id, "fallback_sms", now, "sms", f"{report.report_id}-fallback", None))
+            uow.record(history.report(stored.id, "fallback_sms", report.at, "sms", f"{report.report_id}-fb", None))
         return True
 
     recorded = commit_change(services, change)

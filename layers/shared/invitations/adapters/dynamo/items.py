@@ -42,11 +42,12 @@ def _same(v: Any) -> Any:
 
 
 def _delivery_out(d: DeliveryOutcome) -> dict[str, Any]:
-    return {k: v for k, v in {"status": d.status, "at": iso(d.at), "detail": d.detail}.items() if v is not None}
+    fields = {"status": d.status, "at": iso(d.at), "detail": d.detail, "channel": d.channel, "message_id": d.message_id}
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _delivery_in(d: dict[str, Any]) -> DeliveryOutcome:
-    return DeliveryOutcome(d["status"], parse_iso(d["at"]), d.get("detail"))
+    return DeliveryOutcome(d["status"], parse_iso(d["at"]), d.get("detail"), d.get("channel"), d.get("message_id"))
 
 
 def _message_out(m: Message | None) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ from local import aws_stack
 from local.apigw import HttpRequest, HttpResponse, gateway_error, route_table
 from local.auth import Authorizer
 from local.clock import LocalClock
+from local.console import Console
 from local.dynamodb_local import DynamoDBLocal
 from local.faults import Faults
 from local.gateway import Gateway
@@ -49,6 +50,7 @@ from local.template import (
 )
 
 POSITION_FILE = "stream-positions.json"  # how far each table's stream was handed over (kept across restarts)
+LOOPBACK = "127.0.0.1"  # the only address it listens on: the console mints tokens for anyone
 STREAM_POLL_SECONDS = 0.25  # a message is in the outbox well within 2 s of its request
 
 
@@ -251,7 +253,7 @@ class LocalStack:
         self.pids.record("devserver", os.getpid())
         self._owns_data_dir = True
         try:  # bind first: a busy port fails before anything else starts
-            self.http = LocalHttpServer(("127.0.0.1", self.port), RequestHandler)
+            self.http = LocalHttpServer((LOOPBACK, self.port), RequestHandler)
         except OSError as error:
             raise SystemExit(f"Port {self.port} is not free ({error.strerror}); try PORT=3001 make dev") from None
 
@@ -284,7 +286,8 @@ class LocalStack:
             self.base_url,
         )
         cors = cors_configuration(template, params)
-        self.http.gateway = Gateway(route_table(specs), host, authorizer, outbox, clock, cors, self.faults)
+        console = Console(self.data_dir, self.port, outbox.snapshot)
+        self.http.gateway = Gateway(route_table(specs), host, authorizer, outbox, clock, cors, self.faults, console)
         self.outbox = outbox
         self._start_schedules()
         self._start_streams(host, stack)
@@ -376,6 +379,7 @@ class LocalStack:
             f"From template.yaml: {', '.join(resources)}",
             "",
             f"Local stack ready (data in {self.data_dir})",
+            f"  Console: {url}/   (the clinician app's screens; local only: it mints tokens for anyone)",
             f"  API:     {url}   ({len(self.http.gateway.routes) if self.http else 0} routes from template.yaml)",
             f"  CORS:    {self._cors_line()}",
             f"  Outbox:  {url}/_local/outbox   (JSON with curl, a page in a browser)",
@@ -432,7 +436,19 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="do not read the table's stream: changes are stored, nothing is dispatched (as when the dispatcher is down)",
     )
+    parser.add_argument(
+        "--host",
+        default=LOOPBACK,
+        help=f"where to listen: {LOOPBACK} only (anyone who reaches the console may act as any clinician)",
+    )
     args = parser.parse_args(argv)
+    if args.host != LOOPBACK:
+        parser.exit(
+            2,
+            f"The dev server listens on {LOOPBACK} only, never on {args.host}: its console mints a token for any "
+            "clinician (POST /_local/token) and its routes move the clock and fake providers. To reach it from "
+            f"another device, forward a port over SSH (ssh -L 3000:{LOOPBACK}:3000 <this machine>).\n",
+        )
     # Powertools warns on every invocation that records no metric: noise in a developer's terminal.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     stack = LocalStack(default_data_dir(args.data_dir), args.port, hold_stream=args.hold_stream)

@@ -12,6 +12,7 @@ from typing import Any
 from local.apigw import ApiRoute, HttpRequest, HttpResponse, build_event, gateway_error, match, to_http_response
 from local.auth import Authorizer, InvalidToken, as_event_claims
 from local.clock import LocalClock, iso
+from local.console import Console
 from local.faults import Faults
 from local.lambdas import ACCOUNT_ID, REGION, FunctionHost, LocalFunction
 from local.outbox import Outbox, render_html
@@ -111,8 +112,10 @@ class Gateway:
         clock: LocalClock,
         cors: Cors | None = None,
         faults: Faults | None = None,
+        console: Console | None = None,
     ) -> None:
         self.routes = routes
+        self.console = console
         self.cors = cors
         self.faults = faults or Faults()
         self.host = host
@@ -124,6 +127,10 @@ class Gateway:
     # -- the API ------------------------------------------------------------------------------
 
     def handle(self, request: HttpRequest) -> Outcome:
+        if self.console is not None:  # local only: the console's page, its assets, its token and QR routes
+            answered = self.console.handle(request)
+            if answered is not None:
+                return Outcome(*answered)
         if request.raw_path.startswith("/_local/"):
             return self._local(request)
         origin = request.header("origin")

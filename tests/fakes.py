@@ -197,6 +197,7 @@ class FakeQueries:
         limit: int,
         expired_by: datetime | None = None,
         live_at: datetime | None = None,
+        delivery: str | None = None,
     ) -> list[Invitation]:
         found = [
             inv
@@ -206,6 +207,7 @@ class FakeQueries:
             and (before is None or sent_key(inv) < before)
             and (expired_by is None or inv.expires_at <= expired_by)
             and (live_at is None or inv.expires_at > live_at)
+            and (delivery is None or inv.delivery.status == delivery)
         ]
         return sorted(found, key=sent_key, reverse=True)[:limit]
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from invitations import read_model, runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
 from invitations.http.presenters import history_out, invitation_out, invitation_page
-from invitations.models import History, InvitationOut, InvitationPage, Status
+from invitations.models import DeliveryStatus, History, InvitationOut, InvitationPage, Status
 from invitations.use_cases import managing
 
 router = Router()
@@ -23,9 +23,10 @@ def list_invitations(
     status: Annotated[Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    delivery: Annotated[DeliveryStatus | None, Query(description="Only those whose delivery has this status")] = None,
 ):  # the Response is documented by `responses=`
     services = runtime.services()
-    page = read_model.list_page(services, current_clinician(router), q, status, limit, cursor)
+    page = read_model.list_page(services, current_clinician(router), q, status, limit, cursor, delivery)
     return json_response(200, invitation_page(page, services.links))
 
 

@@ -92,3 +92,37 @@ def test_sms_reports_from_the_delivery_status_logs(stack):
 def test_the_sample_events_are_handled(stack):
     assert _report(json.loads((EVENTS / "delivery_reports.json").read_text())) == {"reports": 1, "recorded": 0}
     assert _report(json.loads((EVENTS / "delivery_reports_sms.json").read_text())) == {"reports": 1, "recorded": 0}
+
+
+def test_the_bounced_ones_are_listed_by_delivery_and_it_combines_with_status(stack, clock):
+    bounced = call("POST", "/invitations", {"first_name": "A", "last_name": "B", "email": "b1@example.org"}).json
+    clock.advance(minutes=1)
+    fine = call("POST", "/invitations", {"first_name": "C", "last_name": "D", "email": "c1@example.org"}).json
+    _report(_ses_event(_message_id(bounced["id"])))
+
+    def ids(**query):
+        return [i["id"] for i in call("GET", "/invitations", query=query).json["items"]]
+
+    assert ids(delivery="bounced") == [bounced["id"]]
+    assert ids(delivery="sent") == [fine["id"]]
+    assert ids(delivery="bounced", status="pending") == [bounced["id"]]
+    assert ids(delivery="bounced", status="accepted") == []
+    assert ids(delivery="bounced", q="a") == [bounced["id"]] and ids(delivery="bounced", q="c") == []
+    clock.advance(days=15)
+    assert ids(delivery="bounced", status="expired") == [bounced["id"]]
+    answer = call("GET", "/invitations", query={"delivery": "lost"})
+    assert answer.status == 422 and "delivery" in answer.json["error"]["fields"]
+
+
+def test_a_delivery_listing_is_paged_with_its_own_cursors(stack, clock):
+    created = []
+    for n in range(3):
+        created.append(
+            call("POST", "/invitations", {"first_name": "P", "last_name": f"N{n}", "email": f"p{n}@example.org"}).json
+        )
+        clock.advance(minutes=1)
+    first = call("GET", "/invitations", query={"delivery": "sent", "limit": 2}).json
+    rest = call("GET", "/invitations", query={"delivery": "sent", "limit": 2, "cursor": first["next_cursor"]}).json
+    assert [i["id"] for i in first["items"] + rest["items"]] == [c["id"] for c in reversed(created)]
+    other = call("GET", "/invitations", query={"limit": 2, "cursor": first["next_cursor"]})
+    assert other.status == 422  # a cursor only continues its own listing

@@ -165,6 +165,7 @@ class InvitationQueries(Protocol):
         limit: int,
         expired_by: datetime | None = None,
         live_at: datetime | None = None,
+        delivery: str | None = None,
     ) -> list[Invitation]: ...
 
     def search_names(self, clinician_id: str, prefixes: Sequence[str]) -> dict[str, str]: ...

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from invitations.domain.errors import InvalidCursor
-from invitations.domain.invitation import Invitation, Status, sent_key
+from invitations.domain.invitation import DeliveryStatus, Invitation, Status, sent_key
 from invitations.text import matches, words
 from invitations.use_cases.base import Clinician, Services
 
@@ -18,10 +18,17 @@ class Page:
 
 
 def list_page(
-    services: Services, clinician: Clinician, q: str | None, status: Status | None, limit: int, cursor: str | None
+    services: Services,
+    clinician: Clinician,
+    q: str | None,
+    status: Status | None,
+    limit: int,
+    cursor: str | None,
+    delivery: DeliveryStatus | None = None,
 ) -> Page:
     now = services.clock.now()
-    scope = f"{clinician.id}\0{q or ''}\0{status or ''}"  # a cursor only continues its own listing
+    # A cursor only continues its own listing.
+    scope = f"{clinician.id}\0{q or ''}\0{status or ''}" + (f"\0{delivery}" if delivery else "")
     before = None
     if cursor:
         position = services.cursors.open(scope, cursor)
@@ -30,29 +37,35 @@ def list_page(
         before = position["before"]
     query_words = words(q or "")
     if query_words:
-        found = _search(services, clinician, query_words, status, before, limit + 1, now)
+        found = _search(services, clinician, query_words, status, before, limit + 1, now, delivery)
     elif q and q.strip():
         found = []  # '-' or '!!': no word of any name can start with it
     else:
-        found = _browse(services, clinician, status, before, limit + 1, now)
+        found = _browse(services, clinician, status, before, limit + 1, now, delivery)
     page = found[:limit]
     next_cursor = services.cursors.sign(scope, {"before": sent_key(page[-1])}) if len(found) > limit else None
     return Page(page, next_cursor, now)
 
 
 def _browse(
-    services: Services, clinician: Clinician, status: Status | None, before: str | None, n: int, now: datetime
+    services: Services,
+    clinician: Clinician,
+    status: Status | None,
+    before: str | None,
+    n: int,
+    now: datetime,
+    delivery: DeliveryStatus | None = None,
 ) -> list[Invitation]:
     queries = services.queries
     if status is None:
-        return queries.list_invitations(clinician.id, None, before, n)
+        return queries.list_invitations(clinician.id, None, before, n, delivery=delivery)
     if status == "pending":
-        return queries.list_invitations(clinician.id, "pending", before, n, live_at=now)
+        return queries.list_invitations(clinician.id, "pending", before, n, live_at=now, delivery=delivery)
     if status == "accepted":
-        return queries.list_invitations(clinician.id, "accepted", before, n)
+        return queries.list_invitations(clinician.id, "accepted", before, n, delivery=delivery)
     # Expired = stored as expired, plus pending ones past expiry that no job has flipped yet.
-    merged = queries.list_invitations(clinician.id, "expired", before, n) + queries.list_invitations(
-        clinician.id, "pending", before, n, expired_by=now
+    merged = queries.list_invitations(clinician.id, "expired", before, n, delivery=delivery) + queries.list_invitations(
+        clinician.id, "pending", before, n, expired_by=now, delivery=delivery
     )
     return sorted(merged, key=sent_key, reverse=True)[:n]
 
@@ -65,6 +78,7 @@ def _search(
     before: str | None,
     n: int,
     now: datetime,
+    delivery: DeliveryStatus | None = None,
 ) -> list[Invitation]:
     """Reads the index entries that match the most selective word, then only the invitations of
     the page: cost follows the matches, not the clinician's history."""
@@ -80,6 +94,8 @@ def _search(
             if not matches(query_words, set(words(inv.first_name)) | set(words(inv.last_name))):
                 continue
             if status is not None and inv.status_at(now) != status:
+                continue
+            if delivery is not None and inv.delivery.status != delivery:
                 continue
             found.append(inv)
         if len(found) >= n:

@@ -2,7 +2,7 @@
 index attributes that place them (docs/data-model.md):
 
   INV#<id> / INV   the invitation; ByClinician (all, newest sent first), ByStatus (per stored
-                   status), Due (sparse: pending only, by expiry)
+                   status), ByDelivery (per delivery status), Due (sparse: pending only, by expiry)
   PAT#<id> / PAT   the patient record; ByClinician under CLINPAT#<clinician>
   INV#<id> / OUT#<event id>              an outbox entry; Undone (sparse: until done, by age)
   INV#<id> / HIST#<at>#<entry id>        a history entry
@@ -132,6 +132,7 @@ def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
     key = sent_key(inv)
     item.update(gsi1pk=f"CLIN#{inv.clinician_id}", gsi1sk=key)
     item.update(gsi2pk=f"CLIN#{inv.clinician_id}#{inv.stored_status}", gsi2sk=key)
+    item.update(gsi3pk=f"CLIN#{inv.clinician_id}#{inv.delivery.status}", gsi3sk=key)  # ?delivery=
     if inv.stored_status == "pending":
         shard = int(inv.id[-2:], 16) % DUE_SHARDS
         item.update(due_pk=f"DUE#{shard}", due_sk=f"{iso(inv.expires_at)}#{inv.id}")

@@ -32,24 +32,39 @@ class DynamoQueries:
         limit: int,
         expired_by: datetime | None = None,
         live_at: datetime | None = None,
+        delivery: str | None = None,
     ) -> list[Invitation]:
         """Newest sent first, strictly before the `before` sort key; optionally only those whose
-        expiry has passed (`expired_by`) or not (`live_at`)."""
-        if stored_status is None:
-            index, pk_name, sk_name, pk = "ByClinician", "gsi1pk", "gsi1sk", f"CLIN#{clinician_id}"
+        expiry has passed (`expired_by`) or not (`live_at`), or whose delivery has a status (read
+        from its own index: the reads grow with the matching invitations, not with all)."""
+        filters: list[str] = []
+        values: dict[str, Any] = {}
+        if delivery is not None:
+            index, pk_name, sk_name = "ByDelivery", "gsi3pk", "gsi3sk"
+            values[":pk"] = f"CLIN#{clinician_id}#{delivery}"
+            if stored_status is not None:
+                filters.append("#status = :status")
+                values[":status"] = stored_status
+        elif stored_status is None:
+            index, pk_name, sk_name = "ByClinician", "gsi1pk", "gsi1sk"
+            values[":pk"] = f"CLIN#{clinician_id}"
         else:
-            index, pk_name, sk_name, pk = "ByStatus", "gsi2pk", "gsi2sk", f"CLIN#{clinician_id}#{stored_status}"
+            index, pk_name, sk_name = "ByStatus", "gsi2pk", "gsi2sk"
+            values[":pk"] = f"CLIN#{clinician_id}#{stored_status}"
         condition = f"{pk_name} = :pk" + (f" AND {sk_name} < :before" if before else "")
-        values: dict[str, Any] = {":pk": pk}
         if before:
             values[":before"] = before
         query: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition, "ScanIndexForward": False}
         if expired_by is not None:
-            query["FilterExpression"] = "expires_at <= :now"
+            filters.append("expires_at <= :now")
             values[":now"] = iso(expired_by)
         if live_at is not None:
-            query["FilterExpression"] = "expires_at > :now"
+            filters.append("expires_at > :now")
             values[":now"] = iso(live_at)
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+            if "#status = :status" in filters:
+                query["ExpressionAttributeNames"] = {"#status": "status"}
         query["ExpressionAttributeValues"] = dump(values)
         found: list[Invitation] = []
         for invitation in self._invitations(query, page_size=limit):

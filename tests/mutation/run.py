@@ -20,6 +20,7 @@ and the packages at each mutant. The copied sources are dated in the past, so a 
 """
 
 import argparse
+import ast
 import os
 import shutil
 import subprocess
@@ -155,6 +156,43 @@ def _fork_server(work: Path) -> subprocess.Popen[bytes]:
     return server
 
 
+def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The spans (line, character) of the module's annotations."""
+    lines = source.splitlines()
+
+    def char(line: int, offset: int) -> int:  # ast counts UTF-8 bytes, cosmic-ray characters
+        return len(lines[line - 1].encode()[:offset].decode(errors="ignore"))
+
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        found = []
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation:
+            found.append(node.annotation)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
+            found.append(node.returns)
+        for a in found:
+            assert a.end_lineno is not None and a.end_col_offset is not None
+            spans.append(
+                ((a.lineno, char(a.lineno, a.col_offset)), (a.end_lineno, char(a.end_lineno, a.end_col_offset)))
+            )
+    return spans
+
+
+def _skip_annotations(work: Path, module: str) -> None:
+    """Mutants inside an annotation (`str | None` -> `str + None`) change no behaviour: the layer's
+    annotations are types for mypy, either never evaluated (`from __future__ import annotations`)
+    or failing the import at once. They are marked skipped and left out of the score."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans = _annotations((work / module).read_text())
+    with use_db(str(work / "session.sqlite"), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            position = tuple(item.mutations[0].start_pos)
+            if any(start <= position < end for start, end in spans):
+                db.set_result(item.job_id, WorkResult(output="in an annotation", worker_outcome=WorkerOutcome.SKIPPED))
+
+
 def _config(module: str, work: Path, fork: bool) -> str:
     test = _test_command(work, fork)
     return (
@@ -178,8 +216,9 @@ def _run_module(module: str, layer_at: str | None, fork: bool) -> list[Mutant]:
     cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
     server = _fork_server(work) if fork else None
     try:
-        for step in (["init", "cr.toml", "session.sqlite"], ["exec", "cr.toml", "session.sqlite"]):
-            subprocess.run([*cosmic, *step], cwd=work, env=env, check=True)
+        subprocess.run([*cosmic, "init", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
+        _skip_annotations(work, module)
+        subprocess.run([*cosmic, "exec", "cr.toml", "session.sqlite"], cwd=work, env=env, check=True)
     finally:
         if server:
             server.terminate()
@@ -226,12 +265,15 @@ def main() -> int:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = pool.map(_run_module, modules, [args.layer_at] * len(modules), [args.fork] * len(modules))
-        mutants = [m for found in runs for m in found if m.outcome != "skipped"]
+        everything = [m for found in runs for m in found]
+    mutants = [m for m in everything if m.outcome != "skipped"]
     equivalent = _equivalent()
     counted = [m for m in mutants if (m.module, m.line, m.operator, m.occurrence) not in equivalent]
     killed = [m for m in counted if m.outcome in ("killed", "incompetent")]  # incompetent: the mutant breaks the module
     survived = sorted((m for m in counted if m not in killed), key=lambda m: (m.module, m.line, m.operator))
-    print(f"\n{len(mutants)} mutants, {len(mutants) - len(counted)} equivalent (see {EQUIVALENT.name}).")
+    skipped = len(everything) - len(mutants)
+    print(f"\n{len(mutants)} mutants ({skipped} more in annotations, skipped), ", end="")
+    print(f"{len(mutants) - len(counted)} equivalent (see {EQUIVALENT.name}).")
     by_module = Counter(m.module for m in survived)
     print(f"surviving mutants: {len(survived)} ({', '.join(f'{k} {v}' for k, v in by_module.most_common())})")
     for mutant in survived:

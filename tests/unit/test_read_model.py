@@ -156,3 +156,35 @@ def test_a_page_reads_one_item_more_than_it_shows(w):
     batches.clear()
     assert len(read_model.list_page(w.services, ALICE, "anne", "pending", 1, None).items) == 1
     assert batches == [2, 2]  # the accepted one is filtered out: one more batch
+
+
+def test_a_cursor_of_one_status_does_not_continue_another(w):
+    send(w, "Anne Alpha", "Anne Beta", "Anne Gamma")
+    w.clock.advance(days=15)
+    send(w, "Anne Delta", "Anne Epsilon")
+    pending = read_model.list_page(w.services, ALICE, None, "pending", 1, None).next_cursor
+    expired = read_model.list_page(w.services, ALICE, None, "expired", 1, None).next_cursor
+    assert pending and expired
+    with pytest.raises(InvalidCursor):
+        ids(w, None, "expired", 10, pending)
+    with pytest.raises(InvalidCursor):
+        ids(w, None, "pending", 10, expired)
+
+
+def test_a_name_whose_first_and_last_names_share_a_word_is_found(w):
+    jean = send(w, "Jean Jean")[0]
+    assert ids(w, "jean") == [jean.id]
+
+
+def test_a_search_reads_one_batch_of_limit_plus_one(w):
+    send(w, "Anne A", "Anne B", "Anne C", "Anne D", "Anne E", "Anne F")
+    batches = []
+    getting = w.services.queries.get_invitations
+
+    def get_invitations(invitation_ids):
+        batches.append(len(invitation_ids))
+        return getting(invitation_ids)
+
+    w.services.queries.get_invitations = get_invitations  # type: ignore[method-assign]
+    page = read_model.list_page(w.services, ALICE, "anne", None, 2, None)
+    assert len(page.items) == 2 and page.next_cursor and batches == [3]

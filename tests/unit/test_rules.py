@@ -441,3 +441,12 @@ def test_an_error_says_the_contracts_code_and_a_sentence():
     )
     expired = LinkExpired("Dr A", "en")
     assert (expired.clinician_name, expired.locale, expired.code) == ("Dr A", "en", "link_expired")
+
+
+def test_the_wait_is_the_whole_seconds_left_plus_one(clock):
+    """Three seconds and a half before the oldest send leaves the window: wait 4 s."""
+    now = clock.now()
+    sends = (now - timedelta(hours=24) + timedelta(seconds=3, milliseconds=500),)
+    with pytest.raises(TooManySends) as refused:
+        Rules(max_sends_per_window=1).check_send_allowed(sends, now)
+    assert refused.value.retry_after_seconds == 4

@@ -152,3 +152,13 @@ def test_a_fallback_sms_goes_by_sms_though_the_invitation_has_an_address(w):
     assert len(w.messenger.emails) == 1 and len(w.messenger.sms) == 1
     assert w.messenger.sms[0]["to"] == "+33612345678" and w.services.links.url(inv.id, 1) in w.messenger.sms[0]["text"]
     assert w.store.invitations[inv.id].delivery.channel == "sms"
+
+
+def test_a_message_read_back_from_the_outbox_goes_on_its_channel(w):
+    inv = sending.send(w.services, ALICE, HELENE)
+    [(key, entry)] = w.store.outbox.items()
+    assert entry.message is not None
+    w.store.outbox[key] = replace(entry, message=replace(entry.message, channel=as_read("email")))
+    assert w.run_outbox() == 0
+    assert [m["to"] for m in w.messenger.emails] == ["helene@example.org"] and not w.messenger.sms
+    assert w.store.invitations[inv.id].delivery.status == "sent"

@@ -298,8 +298,19 @@ def provision(
         refs[logical_id] = arn  # Ref of a secret is its ARN
         resources.append(f"secret {name}")
 
-    aws_client("ses", moto_endpoint).verify_email_identity(EmailAddress=str(params["SenderEmail"]))
+    ses = aws_client("ses", moto_endpoint)
+    ses.verify_email_identity(EmailAddress=str(params["SenderEmail"]))
     resources.append(f"SES identity {params['SenderEmail']}")
+    # Every email is sent with the template's configuration set (SES refuses an unknown one). Its
+    # event destination is not created: moto publishes no events; local/simulators.py does.
+    for logical_id, resource in resources_of_type(template, "AWS::SES::ConfigurationSet").items():
+        if not is_deployed(template, resource, params):
+            continue
+        name = _physical_name(logical_id, resource.get("Properties") or {}, "Name", params)
+        if name not in {c["Name"] for c in ses.list_configuration_sets().get("ConfigurationSets", [])}:
+            ses.create_configuration_set(ConfigurationSet={"Name": name})
+        refs[logical_id] = name  # Ref of a configuration set is its name
+        resources.append(f"SES configuration set {name}")
     for logical_id in resources_of_type(template, "AWS::Serverless::LayerVersion"):
         refs[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{logical_id}:1"
     return Provisioned(refs=refs, outbox_queue_url=queue_url, resources=resources, streams=streams)

@@ -82,3 +82,27 @@ def test_a_failed_email_may_fall_back_to_sms_with_the_same_link():
     assert outbox.stale_reason(event.message, inv, NOW) is None
     assert outbox.stale_reason(event.message, replace(inv, phone=None), NOW) == "no phone number"
     assert outbox.stale_reason(Message("fallback_sms", "sms", 1), inv, NOW) == "link replaced"
+
+
+def entry(attempts: int, created_at: datetime = NOW) -> outbox.OutboxEntry:
+    message = Message("invitation", "email", 1)
+    return outbox.OutboxEntry("i", "e", "InvitationSent", {}, created_at, message, attempts=attempts)
+
+
+def test_a_message_is_failed_after_five_attempts_over_thirty_minutes():
+    late = NOW + timedelta(minutes=31)
+    assert [outbox.attempts_exhausted(entry(n), late) for n in range(7)] == [False] * 4 + [True] * 3
+    assert not outbox.attempts_exhausted(entry(6), NOW + timedelta(minutes=30, microseconds=-1))
+    assert outbox.attempts_exhausted(entry(4), NOW + timedelta(minutes=30))
+    assert outbox.attempts_exhausted(entry(4), NOW + timedelta(days=1))
+
+
+def test_a_message_read_back_from_the_outbox_is_judged_on_its_values():
+    by_sms = invite(email=None, phone="+33612345678", link_version=as_read(1000))
+    invitation_kind, fallback_kind = as_read("invitation"), as_read("fallback_sms")
+    assert outbox.stale_reason(Message(invitation_kind, as_read("sms"), as_read(1000)), by_sms, NOW) is None
+    assert outbox.stale_reason(Message(invitation_kind, "email", 1000), by_sms, NOW) == "channel changed"
+    assert outbox.stale_reason(Message(fallback_kind, "sms", 1000), by_sms, NOW) is None
+    no_phone = invite(link_version=1000)
+    assert outbox.stale_reason(Message(fallback_kind, "sms", as_read(1000)), no_phone, NOW) == "no phone number"
+    assert outbox.stale_reason(Message(invitation_kind, "email", as_read(1000)), no_phone, NOW) is None

@@ -47,6 +47,7 @@ UNIT_TESTS = [
     "tests/unit/test_values.py",
     "tests/unit/test_domain_edges.py",
     "tests/unit/test_delivery_reports.py",
+    "tests/unit/test_delivery_edges.py",
 ]
 # Left out of each mutant's run, each with its reason (they still run in `make test`):
 DESELECTED = [

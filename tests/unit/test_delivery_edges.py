@@ -132,3 +132,31 @@ def test_each_condition_of_the_fallback(w):
     assert delivery.fallback_due(inv, bounce, inv.expires_at - timedelta(microseconds=1))
     current = replace(inv, delivery=replace(inv.delivery, channel=as_read("email"), message_id=as_read("m-1")))
     assert delivery.fallback_due(current, replace(bounce, message_id=as_read("m-1")), now)
+
+
+def test_bounces_and_failures_are_counted_apart_once_each(w):
+    inv = sent(w, BOTH)
+    report(w, inv, "delivered", 1)
+    assert "DeliveryBounces" not in w.counter.counts and "DeliveryFailures" not in w.counter.counts
+    report(w, inv, "bounced", 2)
+    assert not report(w, inv, "bounced", 2)  # the same report again
+    assert w.counter.counts["DeliveryBounces"] == 1 and "DeliveryFailures" not in w.counter.counts
+    other = sent(w, Contact("Marc", "Petit", "marc@example.org", None))
+    report(w, other, "complained", 3)
+    assert w.counter.counts == {"InvitationsSent": 2, "DeliveryBounces": 1, "DeliveryFailures": 1}
+
+
+def test_a_report_without_an_invitation_goes_to_the_history_only(w):
+    inv = sent(w)
+    del w.store.invitations[inv.id]
+    assert report(w, inv, "delivered", 1)
+    note = w.store.history[-1]
+    assert (note.type, note.invitation_id, note.channel, note.entry_id) == ("delivered", inv.id, "email", "r1")
+
+
+def test_a_fallback_is_in_the_history_with_its_own_entry(w):
+    inv = sent(w, BOTH)
+    report(w, inv, "bounced", 1, detail="NoEmail")
+    fallback = [h for h in w.store.history if h.type == "fallback_sms"]
+    assert [(h.channel, h.entry_id, h.detail) for h in fallback] == [("sms", "r1-fb", None)]
+    assert w.store.invitations[inv.id].fallback_link == inv.link_version

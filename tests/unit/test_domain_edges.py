@@ -10,7 +10,7 @@ import pytest
 
 from invitations.domain import events, outbox, rules
 from invitations.domain import invitation as invitations
-from invitations.domain.errors import AddressUndeliverable
+from invitations.domain.errors import AddressUndeliverable, TooManySends
 from invitations.domain.events import Message
 from invitations.domain.invitation import Contact, DeliveryOutcome
 
@@ -106,3 +106,27 @@ def test_a_message_read_back_from_the_outbox_is_judged_on_its_values():
     no_phone = invite(link_version=1000)
     assert outbox.stale_reason(Message(fallback_kind, "sms", as_read(1000)), no_phone, NOW) == "no phone number"
     assert outbox.stale_reason(Message(invitation_kind, "email", as_read(1000)), no_phone, NOW) is None
+
+
+def test_a_quota_buckets_by_the_clock_and_waits_exactly():
+    from invitations.domain import quotas
+
+    limit = quotas.Limit(2, timedelta(minutes=1), "no")
+    nine = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    first = quotas.count(quotas.Quota("k"), limit, nine + timedelta(seconds=30))
+    assert first.buckets == ((nine, 1),)  # the minute it falls in, from the hour
+    second = quotas.count(first, limit, nine + timedelta(seconds=59, microseconds=999999))
+    assert second.buckets == ((nine, 2),)
+    third = quotas.count(second, limit, nine + timedelta(minutes=1))
+    assert third.buckets == ((nine, 2), (nine + timedelta(minutes=1), 1))
+    hourly = quotas.count(quotas.Quota("k"), quotas.Limit(9, timedelta(hours=1), "no"), nine + timedelta(minutes=59))
+    assert hourly.buckets == ((nine, 1),)
+    with pytest.raises(TooManySends) as refused:  # two in the 9:00 bucket: it leaves the window at 9:01 next day
+        quotas.take(second, limit, nine + timedelta(hours=3, seconds=29, milliseconds=500))
+    assert refused.value.retry_after_seconds == 21 * 3600 + 30 + 1  # 21 h 30.5 s left
+    assert refused.value.message == "no"
+    edge = nine + timedelta(days=1, minutes=1)  # the 9:00 bucket ends exactly as the window starts
+    assert quotas.take(second, limit, edge).buckets == ((edge, 1),)
+    with pytest.raises(TooManySends):
+        quotas.take(second, limit, edge - timedelta(microseconds=1))
+    assert quotas.take(first, limit, nine + timedelta(seconds=40)).buckets == ((nine, 2),)

@@ -38,6 +38,7 @@ from local.outbox import Outbox
 from local.paths import data_dir as default_data_dir
 from local.processes import PidFile
 from local.schedule import Scheduled, run_every, scheduled
+from local.simulators import Simulators
 from local.streams import EventSourceMapping, Record, ShardReader
 from local.template import (
     StreamSource,
@@ -235,6 +236,7 @@ class LocalStack:
         self.http: LocalHttpServer | None = None
         self.outbox: Outbox | None = None
         self.faults = Faults()  # in memory: none when `make dev` starts
+        self.simulators: Simulators | None = None  # the providers' reports (local/simulators.py)
         self.pollers: list[StreamPoller] = []
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -273,6 +275,8 @@ class LocalStack:
         os.environ.update(self._function_environment(shared_environment(specs), clock))
         put_layers_on_path(layer_dirs(template))
         host = FunctionHost(specs, before_invoke=self._install_faults)
+        self.simulators = Simulators(template, stack.refs, host, self.data_dir, self._stopping, say)
+        self.simulators.start()
 
         jwt = resolve(jwt_authorizer(template) or {}, params)
         audiences = jwt.get("audience") or []
@@ -302,6 +306,8 @@ class LocalStack:
         from invitations import runtime  # the layer is on the path by now
 
         self.faults.install(runtime._session())
+        if self.simulators is not None:
+            self.simulators.install(runtime._session())
 
     def _start_streams(self, host: FunctionHost, stack: aws_stack.Provisioned) -> None:
         sqs = aws_stack.aws_client("sqs", self.moto.endpoint)

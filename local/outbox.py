@@ -1,9 +1,13 @@
 """The outbox: every email (SES), SMS (SNS) and event (EventBridge) the functions sent, oldest
 first. Emails and SMS are read from moto's request recording (the exact SendEmail and Publish
 calls, text and HTML bodies both); events are drained from a queue that a rule on the bus feeds.
+Each message's delivery state is what the provider simulators (local/simulators.py) reported on
+it, read from `DELIVERY_FILE` (the provider's message id, the reports, their outcome: never an
+address or a text; a message is found by a hash of its channel, recipient and text).
 Everything is kept in the data folder, so the outbox survives a restart."""
 
 import base64
+import hashlib
 import json
 import re
 import threading
@@ -15,6 +19,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 EVENTS_FILE = "outbox-events.jsonl"
+DELIVERY_FILE = "outbox-delivery.jsonl"  # written by local/simulators.py
+
+
+def message_key(channel: str, to: str, text: str) -> str:
+    """How the simulators name a message they saw sent, and the outbox finds it again."""
+    return hashlib.sha256(f"{channel}\n{to}\n{text}".encode()).hexdigest()[:32]
 
 
 def _iso_from_amz_date(value: str) -> str:
@@ -140,6 +150,47 @@ class Outbox:
             return []
         return [json.loads(line) for line in self._events_file.read_text().splitlines() if line.strip()]
 
+    def _deliveries(self) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
+        """(message key -> the provider's ids, in sending order; id -> its delivery state)."""
+        path = self.data_dir / DELIVERY_FILE
+        ids: dict[str, list[str]] = {}
+        states: dict[str, dict[str, Any]] = {}
+        if not path.exists():
+            return ids, states
+        for entry in _entries(path.read_text(encoding="utf-8", errors="replace")):
+            message_id = str(entry.get("message_id") or "")
+            if not message_id:
+                continue
+            if entry.get("key"):
+                ids.setdefault(str(entry["key"]), []).append(message_id)
+                states[message_id] = {
+                    "message_id": message_id,
+                    "status": entry.get("status"),
+                    "detail": entry.get("detail"),
+                    "reports": [],
+                }
+            elif message_id in states:
+                state = states[message_id]
+                state["reports"].append(
+                    {k: entry.get(k) for k in ("report", "status", "detail", "at", "recorded") if k in entry}
+                )
+                state["status"], state["detail"] = entry.get("status"), entry.get("detail")
+        return ids, states
+
+    @staticmethod
+    def _with_delivery(
+        channel: str, messages: list[dict[str, Any]], ids: dict[str, list[str]], states: dict[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        taken: dict[str, int] = {}
+        shown = []
+        for message in messages:
+            key = message_key(channel, message["to"], message["text"])
+            found = ids.get(key, [])
+            n = taken.get(key, 0)
+            taken[key] = n + 1
+            shown.append({**message, "delivery": states.get(found[n]) if n < len(found) else None})
+        return shown
+
     def collect(self) -> None:
         """Move the bus's events from moto's queue (in memory) to the file (kept across restarts)."""
         with self._lock:
@@ -149,24 +200,43 @@ class Outbox:
         with self._lock:
             self._read_recording()
             self._drain_events()
-            return {"emails": list(self._emails), "sms": list(self._sms), "events": self._events()}
+            ids, states = self._deliveries()
+            return {
+                "emails": self._with_delivery("email", self._emails, ids, states),
+                "sms": self._with_delivery("sms", self._sms, ids, states),
+                "events": self._events(),
+            }
 
 
 def _link_html(link: str | None) -> str:
     return f'<a href="{escape(link, quote=True)}">{escape(link)}</a>' if link else "<em>no link</em>"
 
 
+def _delivery_html(message: dict[str, Any]) -> str:
+    """The provider's last word on the message (the simulators'), as a badge."""
+    delivery = message.get("delivery")
+    if not delivery:
+        return ""
+    status = str(delivery.get("status") or "")
+    detail = f" ({delivery['detail']})" if delivery.get("detail") else ""
+    steps = " → ".join(str(r.get("status")) for r in delivery.get("reports") or [])
+    title = f' title="{escape("sent → " + steps, quote=True)}"' if steps else ""
+    return f' · <strong class="delivery {escape(status, quote=True)}"{title}>{escape(status + detail)}</strong>'
+
+
 def render_html(snapshot: dict[str, list[dict[str, Any]]]) -> str:
     """The outbox for a browser: newest first here (the JSON is oldest first), links clickable."""
     emails = "".join(
-        f"<article><h3>{escape(m['subject'])}</h3><p class=meta>to {escape(m['to'])} · {escape(m['at'])}</p>"
+        f"<article><h3>{escape(m['subject'])}</h3>"
+        f"<p class=meta>to {escape(m['to'])} · {escape(m['at'])}{_delivery_html(m)}</p>"
         f"<p>{_link_html(m['link'])}</p><details><summary>text</summary><pre>{escape(m['text'])}</pre></details>"
         f'<details><summary>HTML</summary><iframe sandbox srcdoc="{escape(m["html"], quote=True)}"></iframe>'
         "</details></article>"
         for m in reversed(snapshot["emails"])
     )
     sms = "".join(
-        f"<article><p class=meta>to {escape(m['to'])} · {escape(m['at'])}</p><pre>{escape(m['text'])}</pre>"
+        f"<article><p class=meta>to {escape(m['to'])} · {escape(m['at'])}{_delivery_html(m)}</p>"
+        f"<pre>{escape(m['text'])}</pre>"
         f"<p>{_link_html(m['link'])}</p></article>"
         for m in reversed(snapshot["sms"])
     )
@@ -179,7 +249,8 @@ def render_html(snapshot: dict[str, list[dict[str, Any]]]) -> str:
         "body{font-family:system-ui,sans-serif;margin:1rem auto;max-width:60rem;padding:0 1rem;color:#1d2733}"
         "article{border:1px solid #ccd;border-radius:.4rem;padding:.5rem 1rem;margin:.5rem 0}"
         ".meta{color:#556;font-size:.9rem}pre{white-space:pre-wrap}iframe{width:100%;height:20rem;border:0}"
-        "a,code,pre{overflow-wrap:anywhere}"
+        "a,code,pre{overflow-wrap:anywhere}.delivery.delivered{color:#1d6b32}"
+        ".delivery.bounced,.delivery.complained,.delivery.failed{color:#a11}"
         "table{border-collapse:collapse;font-size:.9rem}td{border-top:1px solid #ccd;padding:.3rem;vertical-align:top}"
     )
     return (

@@ -233,6 +233,7 @@ _FAKE_REFS = {
         "DispatchFailureQueue",
         "SweepOutboxFailureQueue",
         "SesConfigurationSet",
+        "PatientHelpUrl",
         "OwnSmsDeliveryLogs",
         "DeliveryReportsFailureQueue",
     ]

@@ -1,12 +1,15 @@
-"""The patient's side, public: the invitation page and its acceptance, by link token."""
+"""The patient's side, public: the invitation page and its acceptance, by link token; the help page."""
+
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from invitations import pages, runtime
 from invitations.domain.errors import LinkExpired, LinkGone
 from invitations.http import Router, build_app, error_response, json_response, lambda_entry, responses, status_of
 from invitations.http.presenters import link_view
-from invitations.models import Accepted, LinkView
+from invitations.models import Accepted, LinkView, Locale
 from invitations.use_cases import patient_link
 
 router = Router()
@@ -37,9 +40,10 @@ def _html(status: int, body: str):  # the Response is documented by `responses=`
 def _link_problem(problem: LinkGone | LinkExpired):  # the Response is documented by `responses=`
     if _wants_json():
         return error_response(status_of(problem), problem.code, problem.message)
+    links = runtime.services().links
     if isinstance(problem, LinkExpired):
-        return _html(410, pages.expired_page(problem.locale, problem.clinician_name))
-    return _html(404, pages.gone_page())
+        return _html(410, pages.expired_page(problem.locale, problem.clinician_name, links.help(problem.locale)))
+    return _html(404, pages.gone_page(help_url=links.help("fr")))
 
 
 @router.get(
@@ -56,11 +60,13 @@ def view_invitation(token: str):  # the Response is documented by `responses=`
         return _link_problem(problem)
     if _wants_json():
         return json_response(200, link_view(invitation, services.clock.now()))
+    help_url = services.links.help(invitation.locale)
     if invitation.stored_status == "accepted":
-        return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
+        return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name, help_url))
     accept_url = f"{services.links.url(invitation.id, invitation.link_version)}/accept"
+    expires_at = invitation.local_time(invitation.expires_at)  # the patient's time, not UTC
     return _html(
-        200, pages.invitation_page(invitation.locale, invitation.clinician_name, invitation.expires_at, accept_url)
+        200, pages.invitation_page(invitation.locale, invitation.clinician_name, expires_at, accept_url, help_url)
     )
 
 
@@ -77,7 +83,17 @@ def accept_invitation(token: str):  # the Response is documented by `responses=`
     if _wants_json():
         assert invitation.patient_id is not None
         return json_response(200, Accepted(status="accepted", patient_id=invitation.patient_id))
-    return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name))
+    help_url = runtime.services().links.help(invitation.locale)
+    return _html(200, pages.accepted_page(invitation.locale, invitation.clinician_name, help_url))
+
+
+@router.get(
+    "/help",
+    summary="The patients' help page (seed point 9), in French or English",
+    responses={200: {"description": "The help page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+)
+def help_page(lang: Annotated[Locale, Query()] = "fr"):  # the Response is documented by `responses=`
+    return _html(200, pages.help_page(lang, runtime.services().rules.validity.days))
 
 
 app = build_app(router)

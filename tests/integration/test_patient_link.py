@@ -107,3 +107,37 @@ def test_accept_answers_json_to_an_api_client_and_html_to_a_browser(stack):
     assert api.headers["Content-Type"] == "application/json" and api.json["status"] == "accepted"
     browser = call("POST", f"/i/{token}/accept", headers={"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"})
     assert browser.headers["Content-Type"].startswith("text/html") and "Invitation acceptée" in browser.text
+
+
+def test_the_help_page_in_both_languages_linked_from_every_patient_page(stack, clock):
+    for lang, words in (("fr", "Accepter une invitation"), ("en", "Accepting an invitation")):
+        page = call("GET", "/help", query={"lang": lang}, headers={"accept": "text/html"})
+        assert page.status == 200 and words in page.text and "14" in page.text
+        assert page.headers["Content-Type"].startswith("text/html")
+    inv = call(
+        "POST", "/invitations", {"first_name": "A", "last_name": "B", "email": "a@example.org", "locale": "en"}
+    ).json
+    assert inv["help_link"] == "https://invite.example.org/help?lang=en"
+    token = token_of(inv["link"])
+    page = call("GET", f"/i/{token}", headers={"accept": "text/html"})
+    assert 'href="https://invite.example.org/help?lang=en"' in page.text
+    clock.advance(days=15)
+    expired = call("GET", f"/i/{token}", headers={"accept": "text/html"})
+    assert expired.status == 410 and "/help?lang=en" in expired.text
+
+
+def test_dates_are_shown_in_the_invitations_time_zone(stack):
+    body = {"first_name": "A", "last_name": "B", "email": "tz@example.org", "time_zone": "America/Martinique"}
+    inv = call("POST", "/invitations", body).json
+    assert inv["time_zone"] == "America/Martinique"
+    # Sent 2026-01-05 09:00 UTC, valid until 2026-01-19 09:00 UTC = 05:00 in Martinique (UTC-4).
+    page = call("GET", f"/i/{token_of(inv['link'])}", headers={"accept": "text/html"})
+    assert "19/01/2026 à 05:00 (AST)" in page.text and "UTC" not in page.text
+    paris = call("POST", "/invitations", {"first_name": "C", "last_name": "D", "email": "p@example.org"}).json
+    assert paris["time_zone"] == "Europe/Paris"
+    page = call("GET", f"/i/{token_of(paris['link'])}", headers={"accept": "text/html"})
+    assert "19/01/2026 à 10:00 (CET)" in page.text
+    [mail, _] = [m for m in stack.emails() if m["to"] in ("tz@example.org", "p@example.org")]
+    assert "19/01/2026" in mail["body"]
+    bad = call("POST", "/invitations", {**body, "time_zone": "Mars/Olympus"})
+    assert bad.status == 422 and "time_zone" in bad.json["error"]["fields"]

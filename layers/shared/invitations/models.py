@@ -60,6 +60,22 @@ Phone = Annotated[str, AfterValidator(to_e164_mobile)]
 Email = Annotated[str, AfterValidator(to_deliverable_email)]
 
 
+def to_time_zone(value: str) -> str:
+    """An IANA time zone name (Europe/Paris, America/Martinique, ...)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if len(value) > 64 or not value or value.startswith("/") or ".." in value:
+        raise ValueError("must be an IANA time zone name, e.g. Europe/Paris")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name, e.g. Europe/Paris") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(to_time_zone)]
+
+
 class _Strict(BaseModel):
     # defer_build: a request model is built (and email_validator imported) on its first use, so a
     # function that never validates such a body does not pay for it at cold start.
@@ -72,6 +88,7 @@ class InvitationCreate(_Strict):
     email: Email | None = None
     phone: Phone | None = None
     locale: Locale = "fr"
+    time_zone: TimeZone = Field(default="Europe/Paris", description="Dates in messages and pages are shown in it")
 
     @model_validator(mode="after")
     def _needs_a_channel(self) -> "InvitationCreate":
@@ -132,6 +149,8 @@ class InvitationOut(BaseModel):
     delivery: Delivery
     send_count: int
     locale: Locale
+    time_zone: str = "Europe/Paris"
+    help_link: str = Field(description="A page that helps the patient accept (seed point 9): for the clinician to send")
 
 
 class InvitationPage(BaseModel):

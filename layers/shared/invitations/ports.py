@@ -36,6 +36,10 @@ class Links(Protocol):
 
     def verify(self, token: str, invitation_id: str, link_version: int) -> bool: ...
 
+    def help(self, locale: str) -> str:
+        """The page that helps a patient accept (seed point 9), in that language."""
+        ...
+
 
 class Cursors(Protocol):
     def sign(self, scope: str, position: dict[str, str]) -> str: ...

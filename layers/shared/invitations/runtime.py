@@ -73,7 +73,7 @@ def services() -> Services:
         queries=DynamoQueries(table()),
         messenger=AwsMessenger(client, settings.sender_email, settings.sms_sender_id, settings.ses_configuration_set),
         events=AwsEventPublisher(client, settings.event_bus_name),
-        links=SignedLinks(signer, settings.base_url),
+        links=SignedLinks(signer, settings.base_url, settings.patient_help_url),
         cursors=SignedCursors(signer),
         clock=SystemClock(settings.clock_offset_file),
         rules=settings.rules(),

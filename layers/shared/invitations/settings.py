@@ -19,6 +19,7 @@ class Settings(BaseModel):
     sender_email: str = Field(default="", alias="SENDER_EMAIL")
     sms_sender_id: str = Field(default="", alias="SMS_SENDER_ID")
     ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
+    patient_help_url: str = Field(default="", alias="PATIENT_HELP_URL")
     validity_days: int = Field(default=rules.VALIDITY_DAYS, ge=1, alias="VALIDITY_DAYS")
     retention_days: int = Field(default=90, ge=1, alias="RETENTION_DAYS")
     max_sends_per_window: int = Field(default=rules.MAX_SENDS_PER_WINDOW, ge=1, alias="MAX_SENDS_PER_INVITATION")

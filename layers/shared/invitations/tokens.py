@@ -333,11 +333,18 @@ class TokenSigner:
 
 
 class SignedLinks:
-    """The Links port: `<base url>/i/<token>`, the token derived again on every read."""
+    """The Links port: `<base url>/i/<token>`, the token derived again on every read; and the
+    patients' help page (the service's own `/help`, or the product's help centre if configured)."""
 
-    def __init__(self, signer: TokenSigner, base_url: str) -> None:
+    def __init__(self, signer: TokenSigner, base_url: str, help_url: str = "") -> None:
         self._signer = signer
         self._base_url = base_url.rstrip("/")
+        self._help_url = help_url
+
+    def help(self, locale: str) -> str:
+        if self._help_url:
+            return self._help_url
+        return f"{self._base_url}/help?lang={locale}"
 
     def url(self, invitation_id: str, link_version: int) -> str:
         return f"{self._base_url}/i/{self._signer.link_token(invitation_id, link_version)}"

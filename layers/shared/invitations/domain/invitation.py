@@ -29,6 +29,9 @@ class DeliveryOutcome:
     message_id: str | None = None  # the provider's id of that message: its reports are matched on it
 
 
+DEFAULT_TIME_ZONE = "Europe/Paris"
+
+
 @dataclass(frozen=True)
 class Contact:
     first_name: str
@@ -36,6 +39,7 @@ class Contact:
     email: str | None
     phone: str | None
     locale: str = "fr"
+    time_zone: str = DEFAULT_TIME_ZONE  # dates in messages and pages are shown in it
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,16 @@ class Invitation:
     accepted_at: datetime | None = None
     patient_id: str | None = None
     deleted_at: datetime | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
     email_suppressed: bool = False  # the address bounced or complained: never mailed again until corrected
     fallback_link: int | None = None  # the link whose email bounced and went again by SMS (once per link)
     rev: int = 0  # the stored revision this value was read at (0: never stored)
+
+    def local_time(self, moment: datetime) -> datetime:
+        """`moment` in the invitation's time zone (messages and pages: never UTC, a day off near midnight)."""
+        from zoneinfo import ZoneInfo
+
+        return moment.astimezone(ZoneInfo(self.time_zone))
 
     @property
     def channel(self) -> Channel:
@@ -97,6 +108,7 @@ def create(contact: Contact, clinician_id: str, clinician_name: str, now: dateti
         email=contact.email,
         phone=contact.phone,
         locale=contact.locale,
+        time_zone=contact.time_zone,
         stored_status="pending",
         link_version=1,
         created_at=now,

@@ -57,7 +57,9 @@ def send_invitation(
     clinician: Clinician, request: InvitationCreate, idempotency_key: str | None, context: LambdaContext | None = None
 ) -> InvitationOut:
     services = runtime.services()
-    contact = Contact(request.first_name, request.last_name, request.email, request.phone, request.locale)
+    contact = Contact(
+        request.first_name, request.last_name, request.email, request.phone, request.locale, request.time_zone
+    )
     if not idempotency_key:
         return invitation_out(sending.send(services, clinician, contact), services.clock.now(), services.links)
 

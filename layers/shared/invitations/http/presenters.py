@@ -36,6 +36,8 @@ def invitation_out(inv: Invitation, now: datetime, links: Links) -> InvitationOu
         ),
         send_count=inv.send_count,
         locale=inv.locale,  # type: ignore[arg-type]
+        time_zone=inv.time_zone,
+        help_link=links.help(inv.locale),
     )
 
 

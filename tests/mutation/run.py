@@ -239,7 +239,8 @@ def _run_module(module: str, layer_at: str | None, fork: bool) -> list[Mutant]:
     shutil.rmtree(work, ignore_errors=True)
     survived = [m for m in found if m.outcome == "survived"]
     elapsed = time.monotonic() - started
-    lines = [f"{module}: {len(found)} mutants, {len(survived)} survived ({elapsed:.0f} s)"]
+    tried = sum(m.outcome != "skipped" for m in found)
+    lines = [f"{module}: {tried} mutants, {len(survived)} survived ({elapsed:.0f} s)"]
     print("\n    ".join(lines + [m.describe() for m in survived]), flush=True)
     return found
 

@@ -28,6 +28,7 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = {
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_QR_DATA = 1000

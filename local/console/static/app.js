@@ -63,6 +63,11 @@ function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
 }
 
+// A new action: what the previous one said is gone (a new message then means something).
+function clearNotices() {
+  for (const old of document.querySelectorAll("#main .notice:not(.form-error)")) old.remove();
+}
+
 function notice(text, kind = "") {
   return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
 }
@@ -420,6 +425,7 @@ async function invitationScreen(id) {
     };
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      clearNotices();
       const contact = "email" in changes() || "phone" in changes();
       if (!Object.keys(changes()).length) return say("Rien à corriger.");
       if (await save()) {
@@ -429,6 +435,7 @@ async function invitationScreen(id) {
       }
     });
     const resend = async (event) => {
+      clearNotices();
       event.target.disabled = true;
       try {
         if (!(await save())) return;
@@ -611,7 +618,7 @@ function emulatorScreen() {
   const box = h("div", { id: "outbox" });
   const refresh = async () => {
     const answer = await local("GET", "/_local/outbox");
-    box.replaceChildren(...(answer.ok ? outboxPanel(answer.data) : [notice("Boîte d'envoi illisible.", "error")]));
+    box.replaceChildren(...(answer.ok ? outboxPanel(answer.data).flat() : [notice("Boîte d'envoi illisible.", "error")]));
   };
   screen("Émulateur local",
     h("p", { class: "small" }, "Ces outils n'existent que dans ", h("code", {}, "make dev"), " : jamais déployés."),

@@ -185,6 +185,7 @@ def test_send_then_find_by_typing_a_name(console: Console, outbox: Outbox) -> No
 
     console.menu("Invitations patients")
     console.heading("Invitations patients")
+    console.says("1 invitation")
     search = console.page.get_by_role("searchbox", name="Rechercher un patient")
     search.press_sequentially("hel", delay=30)  # as one types: the start of a word, accents ignored
     row = console.page.locator("#invitations li.row")

@@ -31,6 +31,8 @@ const HISTORY = {
   accepted: "Acceptée par le patient",
   expired: "Expirée",
   deleted: "Supprimée",
+  dispatched: "Message transmis au fournisseur",
+  suppressed: "Adresse bloquée après un rejet",
 };
 const ACTOR = { clinician: "par vous", patient: "par le patient", system: "par le service" };
 const FIELD_LABELS = { first_name: "Prénom", last_name: "Nom", email: "Adresse e-mail", phone: "Téléphone mobile", locale: "Langue" };
@@ -209,6 +211,7 @@ function screen(title, ...content) {
   main.replaceChildren(heading, ...(flash ? [notice(flash, "ok")] : []), ...content);
   flash = null;
   document.title = `${heading.textContent} — console locale`;
+  focusHeading(); // a screen reader hears the new screen's title; typing starts from there
   return main;
 }
 
@@ -239,13 +242,13 @@ const list = { q: "", seq: 0 };
 function invitationRow(invitation) {
   const delivery = invitation.delivery || {};
   const channel = (delivery.channel || invitation.channel) === "sms" ? "SMS" : "e-mail";
-  const deliveryText = invitation.status !== "accepted" && DELIVERY[delivery.status]
+  const deliveryText = invitation.status === "pending" && DELIVERY[delivery.status]
     ? h("span", { class: `delivery${BAD_DELIVERY.has(delivery.status) ? " bad" : ""}` }, ` · ${DELIVERY[delivery.status]}`)
     : null;
   return h("li", { class: "row" },
     h("div", {},
       h("a", { class: "name", href: `#/invitations/${encodeURIComponent(invitation.id)}` }, fullName(invitation)),
-      h("p", { class: "meta" }, `Par ${channel} · envoyée le ${when(invitation.sent_at)}`, deliveryText)),
+      h("p", { class: "meta" }, `${when(invitation.sent_at)} · par ${channel}`, deliveryText)),
     h("span", { class: `status ${invitation.status}` }, STATUS[invitation.status] || invitation.status));
 }
 
@@ -337,7 +340,7 @@ function channelFacts(invitation) {
     : "SMS : seul un téléphone a été donné.";
   const rows = [["Canal", why]];
   if (channel && channel !== invitation.channel) rows.push(["Dernier envoi", channel === "sms" ? "par SMS (repli : l'e-mail n'est pas passé)" : "par e-mail"]);
-  if (invitation.status !== "accepted" && DELIVERY[delivery.status]) {
+  if (invitation.status === "pending" && DELIVERY[delivery.status]) {
     rows.push(["État de l'envoi", `${DELIVERY[delivery.status][0].toUpperCase()}${DELIVERY[delivery.status].slice(1)}${delivery.at ? ` (${when(delivery.at)})` : ""}${delivery.detail ? ` — ${delivery.detail}` : ""}`]);
   }
   rows.push(["E-mail", invitation.email || "—"], ["Téléphone", invitation.phone || "—"], ["Envoyée le", when(invitation.sent_at)]);
@@ -352,7 +355,7 @@ function timeline(history) {
   return h("ol", { class: "timeline" }, history.map((item) =>
     h("li", {},
       h("span", { class: "when" }, when(item.at)),
-      h("strong", {}, HISTORY[item.type] || item.type),
+      h("strong", {}, HISTORY[item.type] || String(item.type || "").replaceAll("_", " ")),
       ` ${ACTOR[item.actor] || ""}`,
       item.channel ? ` · ${item.channel === "sms" ? "SMS" : "e-mail"}` : "",
       item.detail ? h("div", { class: "small" }, item.detail) : null)));
@@ -658,7 +661,6 @@ async function render() {
     else if (parts[0] === "patients" && parts[1]) await patientScreen(parts[1]);
     else if (parts[0] === "emulateur") await emulatorScreen();
     else await listScreen();
-    focusHeading();
   } catch (error) {
     if (!(error instanceof SignedOut)) screen("Erreur", notice(`La console n'a pas pu joindre le service (${error.message}).`, "error"));
   }

@@ -15,7 +15,7 @@ from bench.report import Row, say
 from bench.stack import Stack
 from local.dynamodb_local import DynamoDBLocal
 
-SECTIONS = ("sms", "sizes", "cold", "routes", "search", "expiry", "load")
+SECTIONS = ("sms", "sizes", "cold", "routes", "search", "expiry", "load", "outbox")
 
 
 class _DynamoDB:
@@ -42,12 +42,19 @@ class _DynamoDB:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run these sections only (no results.json)")
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=None,
+        metavar="N",
+        help="invitations per burst in the outbox section (default 1000; a smaller one while developing)",
+    )
     args = parser.parse_args(argv)
     chosen = [s for s in SECTIONS if not args.only or s in args.only]
     # Powertools warns on every request that publishes no metric; the bench does not need to hear it.
     warnings.filterwarnings("ignore", "No application metrics to publish")
 
-    from bench import build_size, cold, expiry, load, routes, search, sms
+    from bench import build_size, cold, expiry, load, outbox, routes, search, sms
 
     dynamodb = _DynamoDB()
     build_dir = Path(tempfile.mkdtemp(prefix="bench-build-"))
@@ -65,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         "routes": dynamodb.sections(routes.run),
         "search": dynamodb.sections(search.run),
         "expiry": dynamodb.sections(expiry.run),
-        "load": load.run,  # last: another process tree, started and stopped on its own
+        "load": load.run,  # another process tree, started and stopped on its own
+        "outbox": lambda: outbox.run(args.burst or outbox.BURST),  # the same, after load
     }
     started = time.monotonic()
     rows: list[Row] = []
@@ -78,7 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dynamodb.stop()
         shutil.rmtree(build_dir, ignore_errors=True)
-    order = ["cold start", "warm overhead", "capacity", "search cost", "expiry scaling", "size", "SMS", "local load"]
+    order = [
+        "cold start",
+        "warm overhead",
+        "capacity",
+        "search cost",
+        "expiry scaling",
+        "size",
+        "SMS",
+        "local load",
+        "outbox",
+    ]
     rows.sort(key=lambda r: order.index(r.figure) if r.figure in order else len(order))
     print(report.render(rows))
     elapsed = time.monotonic() - started

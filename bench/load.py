@@ -142,7 +142,7 @@ def run() -> list[Row]:
         log = Path(data) / "devserver.log"
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [sys.executable, "-m", "local.devserver"],
+                [sys.executable, "-m", "bench._devserver"],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -188,3 +188,31 @@ def test_a_search_reads_one_batch_of_limit_plus_one(w):
     w.services.queries.get_invitations = get_invitations  # type: ignore[method-assign]
     page = read_model.list_page(w.services, ALICE, "anne", None, 2, None)
     assert len(page.items) == 2 and page.next_cursor and batches == [3]
+
+
+def test_search_keeps_the_delivery_filter(w):
+    failed, sent_one, queued = send(w, "Anne Un", "Anne Deux", "Anne Trois")  # Trois is the newest
+    w.run_outbox()
+    stored = w.store.invitations[failed.id]
+    w.store.invitations[failed.id] = replace(stored, delivery=replace(stored.delivery, status="failed"))
+    stored = w.store.invitations[queued.id]
+    w.store.invitations[queued.id] = replace(stored, delivery=replace(stored.delivery, status="queued"))
+
+    def found(delivery):
+        return [i.id for i in read_model.list_page(w.services, ALICE, "anne", None, 10, None, delivery).items]
+
+    assert found(as_read("sent")) == [sent_one.id]
+    assert found(as_read("failed")) == [failed.id]
+    assert found(as_read("queued")) == [queued.id]
+    assert found(None) == [queued.id, sent_one.id, failed.id]
+
+
+def test_a_cursor_of_one_delivery_status_does_not_continue_another(w):
+    send(w, "Anne Un", "Anne Deux", "Anne Trois")
+    w.run_outbox()
+    sent_cursor = read_model.list_page(w.services, ALICE, None, None, 1, None, "sent").next_cursor
+    assert sent_cursor
+    assert len(read_model.list_page(w.services, ALICE, None, None, 10, sent_cursor, as_read("sent")).items) == 2
+    for other in ("failed", None):
+        with pytest.raises(InvalidCursor):
+            read_model.list_page(w.services, ALICE, None, None, 10, sent_cursor, other)

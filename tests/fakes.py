@@ -229,6 +229,17 @@ class FakeQueries:
             key=lambda inv: inv.expires_at,
         )
 
+    def reminders_due(self, now: datetime) -> Iterator[Invitation]:
+        due = [
+            inv
+            for inv in self._live()
+            if inv.stored_status == "pending"
+            and inv.remind_at is not None
+            and inv.reminded_link != inv.link_version
+            and inv.remind_at <= now
+        ]
+        yield from sorted(due, key=lambda inv: inv.remind_at or now)
+
     def history(self, invitation_id: str) -> list[HistoryEntry]:
         found = [e for e in self._store.history if e.invitation_id == invitation_id]
         return sorted(found, key=lambda e: e.at)  # stable: entries of one moment keep their order

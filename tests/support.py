@@ -234,6 +234,8 @@ _FAKE_REFS = {
         "SweepOutboxFailureQueue",
         "SesConfigurationSet",
         "PatientHelpUrl",
+        "ReminderDaysBefore",
+        "RemindInvitesFailureQueue",
         "OwnSmsDeliveryLogs",
         "DeliveryReportsFailureQueue",
     ]

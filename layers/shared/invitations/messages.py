@@ -124,3 +124,34 @@ def invitation_sms(clinician: str, link: str, expires_at: datetime, locale: str)
 
 def is_single_gsm7_segment(text: str) -> bool:
     return len(text) <= SMS_SEGMENT and all(c in _GSM7 for c in text)
+
+
+_REMINDER_SMS = {
+    "fr": "Rappel : {clinician} vous invite sur sa messagerie sécurisée, lien valable jusqu'au {date} : {link}",
+    "en": "Reminder: {clinician} invites you to secure messaging, link valid until {date}: {link}",
+}
+_REMINDER_SUBJECT = {
+    "fr": "Rappel : {clinician} vous invite sur sa messagerie sécurisée",
+    "en": "Reminder: {clinician} invites you to their secure messaging",
+}
+
+
+def reminder_email(first_name: str, clinician: str, link: str, expires_at: datetime, locale: str) -> Email:
+    """The invitation email again, with a subject that says it is a reminder."""
+    mail = invitation_email(first_name, clinician, link, expires_at, locale)
+    subject = _REMINDER_SUBJECT.get(locale, _REMINDER_SUBJECT["fr"]).format(clinician=clinician).replace("\n", " ")
+    return Email(subject=subject, text=mail.text, html=mail.html)
+
+
+def reminder_sms(clinician: str, link: str, expires_at: datetime, locale: str) -> str:
+    """One GSM-7 segment, like the invitation: the date matters most in a reminder; the name is
+    shortened if it must be, and the SMS falls back to the invitation's own text past that."""
+    name = " ".join(to_gsm7(clinician).split())
+    template = _REMINDER_SMS.get(locale, _REMINDER_SMS["fr"])
+    date = _short_date(expires_at, locale)
+    room = SMS_SEGMENT - len(template.format(clinician="", date=date, link=link))
+    if room < 10:
+        return invitation_sms(clinician, link, expires_at, locale)
+    if len(name) > room:
+        name = name[: room - 1].rstrip() + "."
+    return template.format(clinician=name, date=date, link=link)

@@ -25,6 +25,7 @@ class Settings(BaseModel):
     max_sends_per_window: int = Field(default=rules.MAX_SENDS_PER_WINDOW, ge=1, alias="MAX_SENDS_PER_INVITATION")
     max_sends_per_day: int = Field(default=rules.MAX_SENDS_PER_DAY, ge=1, alias="MAX_SENDS_PER_DAY")
     sms_countries: str = Field(default=",".join(rules.SMS_COUNTRIES), alias="SMS_COUNTRIES")
+    reminder_days_before: int = Field(default=rules.REMINDER_DAYS_BEFORE, ge=0, alias="REMINDER_DAYS_BEFORE")
     # Local emulation only: a file holding a clock offset in seconds (the "test clock").
     clock_offset_file: str | None = Field(default=None, alias="CLOCK_OFFSET_FILE")
 
@@ -38,6 +39,7 @@ class Settings(BaseModel):
             max_sends_per_window=self.max_sends_per_window,
             max_sends_per_day=self.max_sends_per_day,
             sms_countries=tuple(c.strip().upper() for c in self.sms_countries.split(",") if c.strip()),
+            reminder_days_before=self.reminder_days_before,
         )
 
 

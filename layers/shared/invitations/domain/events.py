@@ -32,7 +32,7 @@ class Message:
     """A message the change asks to be delivered: which link, on which channel. Never the text nor
     the link itself (a credential): the dispatcher derives both from the invitation as it is then."""
 
-    kind: Literal["invitation", "fallback_sms"]
+    kind: Literal["invitation", "fallback_sms", "reminder"]
     channel: Channel
     link_version: int
 
@@ -120,3 +120,10 @@ def delivery_reported(
     facts = {"clinician_id": inv.clinician_id, "delivery_status": status, "channel": channel, "fallback_sms": fallback}
     message = Message("fallback_sms", "sms", link_version) if fallback else None
     return DomainEvent(kind, now, SYSTEM, inv.id, link_version, facts, message=message)
+
+
+def invitation_reminded(inv: Invitation, now: datetime) -> DomainEvent:
+    """The link's one reminder, with the same link, on the current channel."""
+    facts = {"clinician_id": inv.clinician_id, "channel": inv.channel, "send_count": inv.send_count}
+    message = Message("reminder", inv.channel, inv.link_version)
+    return DomainEvent("InvitationReminded", now, SYSTEM, inv.id, inv.link_version, facts, message=message)

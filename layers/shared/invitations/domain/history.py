@@ -9,6 +9,7 @@ from invitations.domain.events import SYSTEM, Actor, DomainEvent
 
 # What each event is called in the history (the contract's `type`).
 _EVENT_TYPES = {
+    "InvitationReminded": "reminded",
     "InvitationCorrected": "corrected",
     "InvitationDeleted": "deleted",
     "InvitationAccepted": "accepted",

@@ -66,6 +66,8 @@ class Invitation:
     time_zone: str = DEFAULT_TIME_ZONE
     email_suppressed: bool = False  # the address bounced or complained: never mailed again until corrected
     fallback_link: int | None = None  # the link whose email bounced and went again by SMS (once per link)
+    reminded_link: int | None = None  # the link whose one reminder was sent
+    remind_at: datetime | None = None  # when the current link's reminder is due (None: none)
     rev: int = 0  # the stored revision this value was read at (0: never stored)
 
     def local_time(self, moment: datetime) -> datetime:
@@ -117,6 +119,7 @@ def create(contact: Contact, clinician_id: str, clinician_name: str, now: dateti
         delivery=DeliveryOutcome("queued", now),
         send_count=1,
         recent_sends=(now,),
+        remind_at=_reminder_at(policy.expiry_of(now), contact.time_zone, policy),
     )
 
 
@@ -148,6 +151,7 @@ def resend(invitation: Invitation, now: datetime, policy: Rules) -> Invitation:
         delivery=DeliveryOutcome("queued", now),
         send_count=invitation.send_count + 1,
         recent_sends=(*recent, now),
+        remind_at=_reminder_at(policy.expiry_of(now), invitation.time_zone, policy),  # a new link, a new reminder
     )
 
 
@@ -175,3 +179,31 @@ def expire(invitation: Invitation, now: datetime) -> Invitation | None:
     if not invitation.is_overdue(now):
         return None
     return replace(invitation, stored_status="expired")
+
+
+def _reminder_at(expires_at: datetime, time_zone: str, policy: Rules) -> datetime | None:
+    due = policy.reminder_at(expires_at, time_zone)
+    return due if due is not None and due < expires_at else None
+
+
+def reminder_due(invitation: Invitation, now: datetime) -> datetime | None:
+    """When this link's reminder is due (None: never: sent already, accepted, expired, deleted,
+    or reminders are off)."""
+    if invitation.stored_status != "pending" or invitation.reminded_link == invitation.link_version:
+        return None
+    if invitation.remind_at is None or invitation.is_overdue(now):
+        return None
+    return invitation.remind_at
+
+
+def remind(invitation: Invitation, now: datetime, policy: Rules) -> Invitation | None:
+    """The one reminder of the current link, if due now and within the patient's day hours."""
+    due = reminder_due(invitation, now)
+    if due is None or now < due or not policy.reminder_hours(now, invitation.time_zone):
+        return None
+    return replace(
+        invitation,
+        reminded_link=invitation.link_version,
+        send_count=invitation.send_count + 1,
+        delivery=DeliveryOutcome("queued", now, None, invitation.channel),
+    )

@@ -47,7 +47,7 @@ def stale_reason(message: Message, invitation: Invitation | None, now: datetime)
         return "link replaced"
     if message.kind == "fallback_sms" and not invitation.phone:
         return "no phone number"
-    if message.kind == "invitation" and invitation.channel != message.channel:
+    if message.kind in ("invitation", "reminder") and invitation.channel != message.channel:
         return "channel changed"
     if invitation.is_overdue(now) or invitation.stored_status == "expired":
         return "invitation expired"

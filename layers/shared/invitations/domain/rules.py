@@ -26,6 +26,8 @@ NEW_INVITATIONS_PER_RECIPIENT = 3  # per clinician and email address or phone nu
 NEW_INVITATIONS_PER_PHONE = 10  # per phone number, all clinicians together, per window
 MAX_SENDS_PER_DAY = 200  # messages per clinician per window: sends, resends (and reminders)
 SMS_COUNTRIES = ("FR", "GP", "MQ", "GF", "RE", "YT")  # France and its overseas departments
+REMINDER_DAYS_BEFORE = 3  # one reminder per link, this many days before it expires (0: none)
+REMINDER_HOURS = (9, 20)  # ... between 09:00 and 20:00 in the invitation's time zone
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,29 @@ class Rules:
     max_sends_per_window: int = MAX_SENDS_PER_WINDOW
     max_sends_per_day: int = MAX_SENDS_PER_DAY
     sms_countries: tuple[str, ...] = SMS_COUNTRIES
+    reminder_days_before: int = REMINDER_DAYS_BEFORE
+
+    def reminder_at(self, expires_at: datetime, time_zone: str) -> datetime | None:
+        """When a link's one reminder is due: `reminder_days_before` days before it expires, moved
+        into the day's 09:00-20:00 in the invitation's zone; None when reminders are off."""
+        if self.reminder_days_before <= 0:
+            return None
+        from zoneinfo import ZoneInfo
+
+        local = (expires_at - timedelta(days=self.reminder_days_before)).astimezone(ZoneInfo(time_zone))
+        first, last = REMINDER_HOURS
+        if local.hour < first:
+            local = local.replace(hour=first, minute=0, second=0, microsecond=0)
+        elif local.hour >= last:
+            local = local.replace(hour=last - 1, minute=0, second=0, microsecond=0)
+        return local.astimezone(expires_at.tzinfo)
+
+    def reminder_hours(self, now: datetime, time_zone: str) -> bool:
+        """Whether it is now between 09:00 and 20:00 where the patient is."""
+        from zoneinfo import ZoneInfo
+
+        first, last = REMINDER_HOURS
+        return first <= now.astimezone(ZoneInfo(time_zone)).hour < last
 
     def check_sms_country(self, phone: str | None) -> None:
         """SMS go only to the countries the deployment allows (SMS-pumping fraud targets others)."""

@@ -122,16 +122,14 @@ def _send(services: Services, invitation: Invitation, message: Message) -> str:
     link = services.links.url(invitation.id, invitation.link_version)
     if message.channel == "email" and invitation.email:
         expires_at = invitation.local_time(invitation.expires_at)  # the patient's time, not UTC
-        mail = messages.invitation_email(
-            invitation.first_name, invitation.clinician_name, link, expires_at, invitation.locale
-        )
+        write_email = messages.reminder_email if message.kind == "reminder" else messages.invitation_email
+        mail = write_email(invitation.first_name, invitation.clinician_name, link, expires_at, invitation.locale)
         # Ids only in the tags ([A-Za-z0-9_-]): SES's reports carry them back.
         tags = {"invitation_id": invitation.id, "link_version": str(invitation.link_version)}
         return services.messenger.send_email(invitation.email, mail.subject, mail.text, mail.html, tags)
     assert invitation.phone is not None  # stale_reason() checked it
-    text = messages.invitation_sms(
-        invitation.clinician_name, link, invitation.local_time(invitation.expires_at), invitation.locale
-    )
+    write_sms = messages.reminder_sms if message.kind == "reminder" else messages.invitation_sms
+    text = write_sms(invitation.clinician_name, link, invitation.local_time(invitation.expires_at), invitation.locale)
     return services.messenger.send_sms(invitation.phone, text)
 
 

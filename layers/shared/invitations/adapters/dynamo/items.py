@@ -2,7 +2,8 @@
 index attributes that place them (docs/data-model.md):
 
   INV#<id> / INV   the invitation; ByClinician (all, newest sent first), ByStatus (per stored
-                   status), ByDelivery (per delivery status), Due (sparse: pending only, by expiry)
+                   status), ByDelivery (per delivery status), Due (sparse: pending only, by expiry),
+                   Remind (sparse: a reminder not sent yet, by when it is due)
   PAT#<id> / PAT   the patient record; ByClinician under CLINPAT#<clinician>
   INV#<id> / OUT#<event id>              an outbox entry; Undone (sparse: until done, by age)
   INV#<id> / HIST#<at>#<entry id>        a history entry
@@ -136,6 +137,8 @@ def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
     if inv.stored_status == "pending":
         shard = int(inv.id[-2:], 16) % DUE_SHARDS
         item.update(due_pk=f"DUE#{shard}", due_sk=f"{iso(inv.expires_at)}#{inv.id}")
+        if inv.remind_at is not None and inv.reminded_link != inv.link_version:  # sparse: reminders due
+            item.update(remind_pk=f"REMIND#{shard}", remind_sk=f"{iso(inv.remind_at)}#{inv.id}")
     if inv.stored_status == "expired":
         item["ttl"] = expired_ttl(inv, retention)
     return dump(item)

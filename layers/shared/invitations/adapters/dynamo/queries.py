@@ -93,6 +93,16 @@ class DynamoQueries:
             }
             yield from self._invitations(query, page_size)
 
+    def reminders_due(self, now: datetime, page_size: int = 100) -> Iterator[Invitation]:
+        """Pending invitations whose link's reminder is due: reads grow with them only."""
+        for shard in range(items.DUE_SHARDS):
+            query = {
+                "IndexName": "Remind",
+                "KeyConditionExpression": "remind_pk = :pk AND remind_sk < :bound",
+                "ExpressionAttributeValues": dump({":pk": f"REMIND#{shard}", ":bound": iso(now) + "$"}),
+            }
+            yield from self._invitations(query, page_size)
+
     def history(self, invitation_id: str) -> list[HistoryEntry]:
         query = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :hist)",

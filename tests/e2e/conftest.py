@@ -31,6 +31,7 @@ READY_TIMEOUT = 120
 # appears within moments (test_outbox.py: 2 s); a test waits for it, at most this long (a first,
 # cold dispatch on a busy machine takes a few seconds).
 WAIT_SECONDS = 10.0
+REPORTS = {"InvitationDelivered", "InvitationDeliveryFailed"}  # what the providers said, not a change
 POLL_SECONDS = 0.1
 
 
@@ -197,13 +198,19 @@ class Outbox:
 
         return list(self._until(pick, count))
 
-    def events_of(self, clinician_id: str, count: int = 0) -> list[dict[str, Any]]:
-        """Every event about this clinician's invitations and patients (waiting for `count`)."""
-        return list(
-            self._until(
-                lambda box: [e for e in box["events"] if e["detail"].get("clinician_id") == clinician_id], count
-            )
-        )
+    def events_of(self, clinician_id: str, count: int = 0, reports: bool = False) -> list[dict[str, Any]]:
+        """Every event about this clinician's invitations and patients (waiting for `count`): the
+        changes' own events, and the providers' delivery reports only if asked (the simulators
+        report every message, a moment later)."""
+
+        def pick(box: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+            return [
+                e
+                for e in box["events"]
+                if e["detail"].get("clinician_id") == clinician_id and (reports or e["detail_type"] not in REPORTS)
+            ]
+
+        return list(self._until(pick, count))
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def test_ses_failing_3_times_delivers_the_email_once(
         lambda: alice("GET", f"/invitations/{invitation['id']}").json()["delivery"],
         lambda found: found["status"] != "queued",
     )
-    assert delivery["status"] == "sent"
+    assert delivery["status"] in ("sent", "delivered")  # delivered once the simulator reports it
     assert local_faults({"target": "sms", "delay_ms": 0}) == {}  # the 3 failures were used up
     settle(local_stack, outbox)
     assert len(outbox.messages_with(invitation["link"])) == 1

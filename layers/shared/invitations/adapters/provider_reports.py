@@ -65,7 +65,9 @@ def sns_reports(event: dict[str, Any]) -> Iterator[Report]:
         message_id = (record.get("notification") or {}).get("messageId")
         if not message_id:
             continue
-        at = _when((record.get("notification") or {}).get("timestamp"))
+        # When SNS logged the outcome (the notification's own time is when SNS took the message).
+        logged = log_event.get("timestamp")
+        at = datetime.fromtimestamp(logged / 1000, UTC) if isinstance(logged, int | float) else _when(None)
         # The provider's words only (the record's `destination` is the phone number: never kept).
         response = str((record.get("delivery") or {}).get("providerResponse") or "")[:DETAIL_LIMIT] or None
         report_id = str(log_event.get("id") or message_id)

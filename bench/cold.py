@@ -153,7 +153,7 @@ class Data:
                 "scheduled run, 1 overdue",
                 {"expired": 1, "complete": True},
                 expire,
-                "4 Query (Due shards); TransactWriteItems; PutEvents",
+                "4 Query (Due shards); TransactWriteItems (with outbox + history)",
             ),
             Scenario(
                 "list_invites",
@@ -169,7 +169,7 @@ class Data:
                 "POST /invitations/{id}/resend",
                 200,
                 resend,
-                "GetItem; TransactWriteItems; the secret; SES SendEmail; PutItem; PutEvents",
+                "GetItem x2 (invitation, send counter); TransactWriteItems (with outbox + history); the secret",
             ),
             Scenario(
                 "patients",
@@ -183,7 +183,7 @@ class Data:
                 "POST /invitations (email)",
                 201,
                 lambda _: api_event("send_invite", "POST", "/invitations", clinician=CLINICIAN, body=send_body),
-                "TransactWriteItems; the secret; SES SendEmail; PutItem; PutEvents",
+                "GetItem x2 (send counters); TransactWriteItems (with outbox + history); the secret",
             ),
         ]
 

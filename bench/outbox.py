@@ -50,6 +50,8 @@ STALL_SECONDS = 20.0  # no progress this long: the stream gave some up; sweep th
 MAX_SWEEPS = 5  # sweeps without progress before the messages still missing are called missing
 SWEEP_ADVANCE = 200  # seconds the clock moves once, past the sweeper's 3 minutes
 NAME = "Dr Alice Martin"
+# What a dispatched email may read as: `sent` by the dispatcher, then `delivered` by SES's report (moto).
+DISPATCHED = {"sent", "delivered"}
 
 
 @dataclass
@@ -198,7 +200,7 @@ def _burst(server: Server, tag: str, n: int) -> Burst:
     next_index = [0]
 
     def worker() -> None:
-        clients: dict[str, Client] = {}
+        client = Client(server.port, "-")  # one keep-alive connection per client, as in the load section
         try:
             while True:
                 with lock:
@@ -207,9 +209,8 @@ def _burst(server: Server, tag: str, n: int) -> Burst:
                 if i >= n:
                     return
                 clinician = f"clinician-bench-{tag}-{i // PER_CLINICIAN:02d}"
-                if clinician not in clients:
-                    clients[clinician] = Client(server.port, server.token(clinician))
-                took, error = _send(clients[clinician], tag, i)
+                client._headers["Authorization"] = f"Bearer {server.token(clinician)}"
+                took, error = _send(client, tag, i)
                 with lock:
                     result.seconds.append(took)
                     if error:
@@ -217,8 +218,7 @@ def _burst(server: Server, tag: str, n: int) -> Burst:
                     else:
                         result.stored += 1
         finally:
-            for c in clients.values():
-                c.close()
+            client.close()
 
     for i in range(n // PER_CLINICIAN + 1):  # tokens minted before the clock starts
         server.token(f"clinician-bench-{tag}-{i:02d}")
@@ -296,7 +296,11 @@ def _sample(errors: list[str]) -> str:
 def burst_rows(plain: Burst, limited: Burst) -> list[Row]:
     p99 = percentile(limited.seconds, 99) / percentile(plain.seconds, 99)
     ok = all(
-        not b.errors and not b.duplicates and not b.missing and b.statuses == Counter({"sent": b.stored})
+        not b.errors
+        and not b.duplicates
+        and not b.missing
+        and b.statuses.total() == b.stored
+        and set(b.statuses) <= DISPATCHED
         for b in (plain, limited)
     )
     rows = [

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit as MetricUnit  # the references use b.MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 logger = Logger(service="invitations")
@@ -185,38 +185,48 @@ def sent(item: dict[str, Any], at: datetime, count: int) -> dict[str, Any]:
     }
 
 
-def deliver_and_record(item: dict[str, Any]) -> dict[str, Any]:
-    """Send the link by email, record the outcome (conditional on the revision), publish the event."""
-    invitation_id, version, rev = s(item, "id"), s(item, "link_version"), s(item, "rev")
-    url = link(invitation_id, version)
-    client("ses").send_email(
-        Source=settings().sender_email,
-        Destination={"ToAddresses": [s(item, "email")]},
-        Message={
-            "Subject": {"Data": f"{s(item, 'clinician_name')} vous invite", "Charset": "UTF-8"},
-            "Body": {
-                "Text": {"Data": f"Bonjour {s(item, 'first_name')},\n{url}\n", "Charset": "UTF-8"},
-                "Html": {
-                    "Data": f"<p>Bonjour {s(item, 'first_name')},</p><a href='{url}'>{url}</a>",
-                    "Charset": "UTF-8",
-                },
-            },
-        },
-    )
-    at = iso(now())
-    recorded = {**item, "delivery": {"M": {"status": {"S": "sent"}, "at": {"S": at}}}, "rev": {"N": str(rev + 1)}}
-    client("dynamodb").put_item(
-        TableName=settings().table_name,
-        Item=recorded,
-        ConditionExpression="rev = :rev",
-        ExpressionAttributeValues={":rev": {"N": str(rev)}},
-    )
-    publish("InvitationSent", invitation_id, version, {"clinician_id": s(item, "clinician_id"), "sent_at": at})
-    metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=1)
-    return recorded
+def counters(*keys: str) -> list[dict[str, Any]]:
+    """Send counters (a clinician's day, a recipient's): each read (consistent), then one more send
+    in the current hour, conditioned on the revision read."""
+    table, at = settings().table_name, now()
+    puts = []
+    for key in keys:
+        item_key = {"pk": {"S": f"QUOTA#{key}"}, "sk": {"S": "QUOTA"}}
+        found = client("dynamodb").get_item(TableName=table, Key=item_key, ConsistentRead=True).get("Item")
+        rev = int(found["rev"]["N"]) if found else 0
+        hour = iso(at.replace(minute=0, second=0, microsecond=0))
+        buckets = (found or {}).get("buckets", {"L": []})["L"][-23:]
+        item = {**item_key, "type": {"S": "quota"}, "key": {"S": key}, "rev": {"N": str(rev + 1)}}
+        item["buckets"] = {"L": [*buckets, {"L": [{"S": hour}, {"N": "1"}]}]}
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if found:
+            condition = {"ConditionExpression": "rev = :rev", "ExpressionAttributeValues": {":rev": {"N": str(rev)}}}
+        puts.append({"Put": {"TableName": table, "Item": item, **condition}})
+    return puts
 
 
-def publish(detail_type: str, invitation_id: str, version: int, facts: dict[str, Any]) -> None:
-    detail = {"event_id": new_id(), "occurred_at": iso(now()), "invitation_id": invitation_id, "link_version": version}
-    entry = {"Source": "invitations", "DetailType": detail_type, "Detail": json.dumps({**detail, **facts})}
-    client("events").put_events(Entries=[{**entry, "EventBusName": settings().event_bus_name}])
+def event_items(detail_type: str, invitation_id: str, version: int, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outbox: the event stored with the change (its entry, new, and its history entry)."""
+    table, at, event_id = settings().table_name, iso(now()), new_id()
+    detail = {"event_id": event_id, "occurred_at": at, "invitation_id": invitation_id, "link_version": version}
+    entry = {
+        "pk": {"S": f"INV#{invitation_id}"},
+        "sk": {"S": f"OUT#{event_id}"},
+        "type": {"S": "outbox"},
+        "event_type": {"S": detail_type},
+        "detail": {"S": json.dumps({**detail, **facts})},
+        "created_at": {"S": at},
+        "undone_pk": {"S": f"UNDONE#{int(event_id[-2:], 16) % 4}"},
+        "undone_sk": {"S": f"{at}#{event_id}"},
+    }
+    note = {
+        "pk": {"S": f"INV#{invitation_id}"},
+        "sk": {"S": f"HIST#{at}#{event_id}"},
+        "type": {"S": "history"},
+        "history_type": {"S": detail_type},
+        "at": {"S": at},
+    }
+    return [
+        {"Put": {"TableName": table, "Item": entry, "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": table, "Item": note}},
+    ]

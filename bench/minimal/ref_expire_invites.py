@@ -29,8 +29,10 @@ def _expire(item: dict[str, Any]) -> None:
         "ConditionExpression": "rev = :rev",
         "ExpressionAttributeValues": {":rev": {"N": str(rev)}},
     }
-    b.client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *b.name_entries(stored, ttl)])
-    b.publish("InvitationExpired", b.s(item, "id"), b.s(item, "link_version"), {"clinician_id": clinician_id})
+    event = b.event_items(
+        "InvitationExpired", b.s(item, "id"), b.s(item, "link_version"), {"clinician_id": clinician_id}
+    )
+    b.client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *b.name_entries(stored, ttl), *event])
     b.metrics.add_metric(name="InvitationsExpired", unit=MetricUnit.Count, value=1)
 
 

@@ -1,7 +1,7 @@
 """Reference for manage_invite, first request POST /invitations/{id}/resend: one consistent
 GetItem, the send limit, one TransactWriteItems (the invitation with a new link, conditional on
-its revision, and its name entries), the email through SES, one conditional PutItem (the delivery
-outcome), one EventBridge event, 200 with the invitation and its signed link."""
+its revision, its name entries, the clinician's send counter read before, its outbox entry and
+history entry; no provider call: the dispatcher delivers), 200 with the invitation and its signed link."""
 
 import ref_base as b
 import ref_http as h
@@ -31,9 +31,12 @@ def resend(invitation_id: str):
         "ConditionExpression": "rev = :rev",
         "ExpressionAttributeValues": {":rev": {"N": str(rev)}},
     }
-    dynamodb.transact_write_items(TransactItems=[{"Put": put}, *b.name_entries(stored)])
-    recorded = b.deliver_and_record(stored)
-    return h.json_response(200, b.invitation_out(recorded, b.now()))
+    who, version = b.s(current, "clinician_id"), b.s(stored, "link_version")
+    writes = [{"Put": put}, *b.name_entries(stored), *b.counters(f"clinician#{who}")]
+    writes += b.event_items("InvitationSent", b.s(stored, "id"), version, {"clinician_id": who, "sent_at": b.iso(at)})
+    dynamodb.transact_write_items(TransactItems=writes)
+    b.metrics.add_metric(name="InvitationsSent", unit=b.MetricUnit.Count, value=1)
+    return h.json_response(200, b.invitation_out(stored, b.now()))
 
 
 lambda_handler = h.entry(app)

@@ -1,7 +1,8 @@
 """Reference for send_invite, first request POST /invitations (an email address): the body
 validated by a pydantic model (EmailStr), one TransactWriteItems (the invitation and its name
-entries), the email through SES, one conditional PutItem (the delivery outcome), one EventBridge
-event, 201 with the invitation and its signed link."""
+entries), the send counters read (clinician, recipient) and taken in the same TransactWriteItems
+with the invitation, its name entries, its outbox entry and history entry (no provider call: the
+dispatcher delivers), 201 with the invitation and its signed link."""
 
 from typing import Annotated, Literal
 
@@ -45,9 +46,13 @@ def send(invitation: InvitationCreate):
     stored.update({"email": {"S": invitation.email}} if invitation.email else {"phone": {"S": str(invitation.phone)}})
     stored = b.sent(stored, at, 1)
     put = {"TableName": b.settings().table_name, "Item": stored, "ConditionExpression": "attribute_not_exists(pk)"}
-    b.client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *b.name_entries(stored)])
-    recorded = b.deliver_and_record(stored)
-    return h.json_response(201, b.invitation_out(recorded, b.now()), Location=f"/invitations/{invitation_id}")
+    recipient = str(invitation.email or invitation.phone).lower()
+    writes = [{"Put": put}, *b.name_entries(stored), *b.counters(f"clinician#{who}", f"recipient#{who}#{recipient}")]
+    facts = {"clinician_id": who, "sent_at": b.iso(at), "channel": "email" if invitation.email else "sms"}
+    writes += b.event_items("InvitationSent", invitation_id, 1, facts)
+    b.client("dynamodb").transact_write_items(TransactItems=writes)
+    b.metrics.add_metric(name="InvitationsSent", unit=b.MetricUnit.Count, value=1)
+    return h.json_response(201, b.invitation_out(stored, b.now()), Location=f"/invitations/{invitation_id}")
 
 
 lambda_handler = h.entry(app)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from invitations import read_model
-from invitations.domain import events, history, outbox, rules
+from invitations.domain import delivery, events, history, outbox, rules
 from invitations.domain import invitation as invitations
 from invitations.domain import patient as patients
 from invitations.domain.events import Actor, Message
@@ -40,6 +40,8 @@ def values() -> list[object]:
         Clinician("clin-1", "Dr A"),
         ExpiryRun(1, complete=True),
         read_model.Page([], None, NOW),
+        delivery.SentMessage("m-1", inv.id, 1, "email"),
+        delivery.Report("r-1", "m-1", "delivered", NOW),
     ]
 
 

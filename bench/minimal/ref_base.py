@@ -54,8 +54,9 @@ def link_key() -> bytes:
 
 
 def token(invitation_id: str, version: int) -> str:
-    mac = hmac.new(link_key(), f"{invitation_id}|{version}".encode(), hashlib.sha256).digest()[:20]
-    return urlsafe_b64encode(bytes.fromhex(invitation_id) + mac).rstrip(b"=").decode()
+    """Key id (0: the secret is one key), invitation id, 128 bits of MAC: 44 characters."""
+    mac = hmac.new(link_key(), f"{invitation_id}|{version}".encode(), hashlib.sha256).digest()[:16]
+    return urlsafe_b64encode(bytes((0,)) + bytes.fromhex(invitation_id) + mac).rstrip(b"=").decode()
 
 
 def link(invitation_id: str, version: int) -> str:
@@ -67,7 +68,7 @@ def token_id(text: str) -> str | None:
         raw = urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except ValueError:
         return None
-    return raw[:16].hex() if len(raw) == 36 else None
+    return raw[1:17].hex() if len(raw) == 33 else None
 
 
 def now() -> datetime:

@@ -162,3 +162,18 @@ def test_a_message_read_back_from_the_outbox_goes_on_its_channel(w):
     assert w.run_outbox() == 0
     assert [m["to"] for m in w.messenger.emails] == ["helene@example.org"] and not w.messenger.sms
     assert w.store.invitations[inv.id].delivery.status == "sent"
+
+
+def test_a_reminder_read_back_from_the_outbox_is_written_as_a_reminder(w):
+    from invitations.use_cases import reminders
+
+    sending.send(w.services, ALICE, Contact("Jeanne", "Rivière", "jeanne@example.org", None))
+    w.run_outbox()
+    w.clock.advance(days=11)
+    assert reminders.send_due(w.services, lambda: True) == 1
+    for key, entry in list(w.store.outbox.items()):
+        if entry.message is not None and not entry.done:
+            w.store.outbox[key] = replace(entry, message=replace(entry.message, kind=as_read(entry.message.kind)))
+    w.run_outbox()
+    assert w.messenger.emails[-1]["subject"].startswith("Rappel")
+    assert not w.messenger.emails[0]["subject"].startswith("Rappel")

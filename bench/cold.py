@@ -15,6 +15,7 @@ The runs use a private bytecode cache (one untimed run of each command fills it)
 its .pyc, as the built layer ships it (the `layer bytecode` row checks the build does).
 """
 
+import itertools
 import json
 import os
 import select
@@ -128,6 +129,7 @@ class Data:
         sample = json.loads((EVENTS_DIR / "accept_invite.json").read_text())
         browser = sample["headers"]["accept"]
         send_body = json.loads(json.loads((EVENTS_DIR / "send_invite.json").read_text())["body"])
+        send_bodies = ({**send_body, "email": f"cold.{n:04d}@example.org"} for n in itertools.count())
         scheduled = json.loads((EVENTS_DIR / "expire_invites.json").read_text())
         inv_path = "/invitations/{invitation_id}"
 
@@ -182,7 +184,8 @@ class Data:
                 "send_invite",
                 "POST /invitations (email)",
                 201,
-                lambda _: api_event("send_invite", "POST", "/invitations", clinician=CLINICIAN, body=send_body),
+                # A new recipient each run: the service takes 3 invitations per recipient a day.
+                lambda _: api_event("send_invite", "POST", "/invitations", clinician=CLINICIAN, body=next(send_bodies)),
                 "GetItem x2 (send counters); TransactWriteItems (with outbox + history); the secret",
             ),
         ]

@@ -130,3 +130,16 @@ def test_a_quota_buckets_by_the_clock_and_waits_exactly():
     with pytest.raises(TooManySends):
         quotas.take(second, limit, edge - timedelta(microseconds=1))
     assert quotas.take(first, limit, nine + timedelta(seconds=40)).buckets == ((nine, 2),)
+
+
+def test_a_reminder_is_due_once_for_a_pending_link_only():
+    inv = invite(send_count=3)
+    assert inv.remind_at is not None
+    due = inv.remind_at
+    assert invitations.reminder_due(replace(inv, stored_status=as_read("pending")), NOW) == due
+    for status in ("accepted", "expired", "deleted"):
+        assert invitations.reminder_due(replace(inv, stored_status=as_read(status)), NOW) is None
+    assert invitations.remind(inv, due - timedelta(microseconds=1), RULES) is None  # not yet
+    reminded = invitations.remind(inv, due, RULES)
+    assert reminded is not None and reminded.send_count == 4 and reminded.reminded_link == inv.link_version
+    assert invitations.reminder_due(reminded, due) is None  # once per link

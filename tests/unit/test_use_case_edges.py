@@ -177,3 +177,20 @@ def test_a_reminder_read_back_from_the_outbox_is_written_as_a_reminder(w):
     w.run_outbox()
     assert w.messenger.emails[-1]["subject"].startswith("Rappel")
     assert not w.messenger.emails[0]["subject"].startswith("Rappel")
+
+
+def test_a_reminder_by_sms_is_written_as_a_reminder_when_it_fits(w):
+    from invitations.tokens import SignedLinks, TokenSigner
+    from invitations.use_cases import reminders
+
+    w.services.links = SignedLinks(TokenSigner(b"unit-test-secret"), "https://x.fr")  # room for the reminder
+    sending.send(w.services, ALICE, Contact("Marc", "Petit", None, "+33612345678"))
+    w.run_outbox()
+    w.clock.advance(days=11)
+    assert reminders.send_due(w.services, lambda: True) == 1
+    for key, entry in list(w.store.outbox.items()):
+        if entry.message is not None and not entry.done:
+            w.store.outbox[key] = replace(entry, message=replace(entry.message, kind=as_read(entry.message.kind)))
+    w.run_outbox()
+    first, reminder = (sms["text"] for sms in w.messenger.sms)
+    assert reminder.startswith("Rappel") and not first.startswith("Rappel")

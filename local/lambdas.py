@@ -25,7 +25,7 @@ class LambdaContext:
     memory_limit_in_mb = 512
     function_version = "$LATEST"
 
-    def __init__(self, function_name: str, timeout_seconds: int) -> None:
+    def __init__(self, function_name: str, timeout_seconds: float) -> None:
         self.function_name = function_name
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}"
         self.log_group_name = f"/aws/lambda/{function_name}"

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from local.lambdas import import_isolated, put_layers_on_path
-from local.template import ROOT, functions, layer_dirs, load_template
+from local.template import ROOT, functions, layer_dirs, load_template, placeholder_refs
 
 OPENAPI_FILE = ROOT / "openapi.json"
 TITLE = "Patient invitations"
@@ -28,15 +28,9 @@ DESCRIPTION = (
 )
 
 
-def _placeholder_refs(template: dict[str, Any]) -> dict[str, str]:
-    # Only routes and handlers matter here, not the environment: every Ref resolves to its own name.
-    names = list(template.get("Parameters", {})) + list(template["Resources"])
-    return {name: name for name in names} | {f"{name}.Arn": name for name in template["Resources"]}
-
-
 def generate() -> str:
     template = load_template()
-    specs = functions(template, _placeholder_refs(template))
+    specs = functions(template, placeholder_refs(template))  # only routes and handlers matter here
     put_layers_on_path(layer_dirs(template))
     app = APIGatewayHttpResolver(enable_validation=True)
     for spec in specs:

@@ -288,6 +288,18 @@ def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
     return {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec}
 
 
+def placeholder_refs(template: dict[str, Any], **values: str) -> dict[str, str]:
+    """What each Ref and GetAtt of the template stands for when nothing is deployed: a parameter
+    its default (or its name), a resource its logical id; `values` override (the tests, the
+    benchmarks and the dev server each name their own table, bus, ...)."""
+    refs = {name: name for name in template.get("Resources", {})}
+    refs.update({f"{name}.Arn": name for name in template.get("Resources", {})})
+    refs.update({name: name for name in template.get("Parameters", {})})
+    refs.update(parameter_defaults(template))
+    refs.update(values)
+    return refs
+
+
 def layer_dirs(template: dict[str, Any]) -> list[Path]:
     """ContentUri of each AWS::Serverless::LayerVersion: what Lambda mounts as /opt/python."""
     return [

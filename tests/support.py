@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import boto3
 
+from local.events import EVENTS as EVENTS  # the samples, for the tests that read them
+from local.events import api_event
+from local.lambdas import LambdaContext
 from local.streams import EventSourceMapping, ShardReader
-from local.template import functions, load_template, table_definition, ttl_attribute
+from local.template import functions, load_template, placeholder_refs, table_definition, ttl_attribute
 from tests.privacy import remember, remember_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILURE_QUEUE = "DispatchFailureQueue"  # the stream's on-failure destination
-EVENTS = ROOT / "events"
 TEMPLATE = load_template()
 
 ENV = {
@@ -181,20 +182,9 @@ def links_in(text: str) -> list[str]:
     return re.findall(r"https://invite\.example\.org/i/[A-Za-z0-9_-]+", text)
 
 
-class FakeContext:
-    function_name = "invitations-test"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-west-3:123456789012:function:invitations-test"
-    log_group_name = "/aws/lambda/invitations-test"
-    log_stream_name = "2026/01/05/[$LATEST]test"
-
-    def __init__(self, remaining_ms: int = 10_000) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def FakeContext(remaining_ms: int = 10_000) -> LambdaContext:
+    """The context Lambda passes, with this much time left (the dev server's own class)."""
+    return LambdaContext("invitations-test", remaining_ms / 1000)
 
 
 @dataclass
@@ -208,46 +198,24 @@ class Answer:
         return json.loads(self.text)
 
 
-def _route_table() -> list[tuple[str, re.Pattern[str], str, bool]]:
+def _route_table() -> list[tuple[str, re.Pattern[str], str, bool, str]]:
     routes = []
     for spec in functions(TEMPLATE, refs=_FAKE_REFS):
         for route in spec.routes:
             pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
-            routes.append((route.method, re.compile(f"^{pattern}$"), spec.code_dir.name, route.authorized))
+            routes.append((route.method, re.compile(f"^{pattern}$"), spec.code_dir.name, route.authorized, route.path))
     return routes
 
 
-_FAKE_REFS = {
-    name: name
-    for name in [
-        "Table",
-        "EventBus",
-        "PublicBaseUrl",
-        "LinkSecret",
-        "SenderEmail",
-        "SmsSenderId",
-        "ValidityDays",
-        "RetentionDays",
-        "MaxSendsPerDay",
-        "SmsCountries",
-        "DispatchFailureQueue",
-        "SweepOutboxFailureQueue",
-        "SesConfigurationSet",
-        "PatientHelpUrl",
-        "ReminderDaysBefore",
-        "RemindInvitesFailureQueue",
-        "OwnSmsDeliveryLogs",
-        "DeliveryReportsFailureQueue",
-    ]
-}
+_FAKE_REFS = placeholder_refs(TEMPLATE)
 ROUTES = _route_table()
 
 
-def _route(method: str, path: str) -> tuple[re.Pattern[str], re.Match[str], str, bool]:
-    for route_method, pattern, function, authorized in ROUTES:
+def _route(method: str, path: str) -> tuple[str, re.Match[str], str, bool]:
+    for route_method, pattern, function, authorized, route in ROUTES:
         match = pattern.match(path)
         if route_method == method and match:
-            return pattern, match, function, authorized
+            return route, match, function, authorized
     raise AssertionError(f"template.yaml has no route {method} {path}")
 
 
@@ -276,28 +244,18 @@ def call(
     raw_body: str | None = None,
 ) -> Answer:
     """One request through the function that template.yaml routes it to."""
-    pattern, match, function, authorized = _route(method, path)
-    event = copy.deepcopy(json.loads((EVENTS / f"{function}.json").read_text()))
-    route_key = f"{method} {pattern.pattern.strip('^$')}"
-    event["routeKey"] = event["requestContext"]["routeKey"] = route_key
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["pathParameters"] = match.groupdict() or None
-    event["rawQueryString"] = urlencode(query or {})
-    event["queryStringParameters"] = {k: str(v) for k, v in (query or {}).items()} or None
-    event["headers"] = {k: v for k, v in event["headers"].items() if k not in ("authorization", "content-type")}
-    event["headers"]["accept"] = "application/json"
-    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
-    if raw_body is not None or body is not None:
-        event["body"] = raw_body if raw_body is not None else json.dumps(body)
-        event["headers"].setdefault("content-type", "application/json")
-    else:
-        event.pop("body", None)
-    if authorized and as_ is not None:
-        event["headers"]["authorization"] = "Bearer test"
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": as_.sub, "name": as_.name}, "scopes": None}}
-    else:
-        event["requestContext"].pop("authorizer", None)
+    route, match, function, authorized = _route(method, path)
+    event = api_event(
+        function,
+        method,
+        route,
+        path,
+        match.groupdict(),
+        claims={"sub": as_.sub, "name": as_.name} if authorized and as_ is not None else None,
+        query=query,
+        headers=headers,
+        body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
+    )
     remember_payload(body)
     result = handler_of(function)(event, FakeContext())
     STREAM.drain()  # as the stream would, within moments: the dispatcher's work is done on return

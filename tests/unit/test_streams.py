@@ -4,7 +4,7 @@ partial failures, bisection, and the on-failure destination once retries run out
 from typing import Any
 
 from local.streams import EventSourceMapping, matches
-from local.template import StreamSource, functions, load_template
+from local.template import StreamSource, functions, load_template, placeholder_refs
 
 OUTBOX_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["outbox"]}}}}
 
@@ -47,8 +47,7 @@ class Function:
 
 def test_the_template_maps_the_outbox_stream_to_the_dispatcher():
     template = load_template()
-    refs = {name: name for name in [*template["Resources"], *template["Parameters"]]}
-    [(name, stream)] = [(f.logical_id, s) for f in functions(template, refs) for s in f.streams]
+    [(name, stream)] = [(f.logical_id, s) for f in functions(template, placeholder_refs(template)) for s in f.streams]
     assert name == "DispatchFunction" and stream.table == "Table" and stream.filters == [OUTBOX_ONLY]
     assert stream.report_item_failures and stream.bisect_on_error and stream.on_failure == "DispatchFailureQueue"
     assert 0 < stream.max_retries <= 10 and stream.starting_position == "TRIM_HORIZON"

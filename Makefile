@@ -81,8 +81,8 @@ openapi: $(VENV)/.installed ## Regenerate openapi.json from the code
 openapi-check: $(VENV)/.installed ## Fail if openapi.json drifts from the code
 	$(BIN)/python -m local.openapi --check
 
-pytest: setup ## Run the test suite only
-	$(BIN)/pytest
+pytest: setup ## Run the test suite only (two workers: this machine's two cores)
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test: setup browser lint validate template-rules openapi-check build-check pytest ## Everything: lint, template and its rules, build, all tests
 

@@ -150,7 +150,11 @@ def test_the_schedule_is_the_templates_and_runs_on_its_own() -> None:
 
     functions = {spec.logical_id: LocalFunction(spec, module=None) for spec in SPECS}  # type: ignore[arg-type]
     jobs, skipped = scheduled(functions)
-    assert [(job.name, job.period_seconds) for job in jobs] == [("expire_invites", 15 * 60), ("sweep_outbox", 5 * 60)]
+    assert [(job.name, job.period_seconds) for job in jobs] == [
+        ("expire_invites", 15 * 60),
+        ("remind_invites", 15 * 60),
+        ("sweep_outbox", 5 * 60),
+    ]
     assert skipped == []
 
     stop, runs = threading.Event(), []

@@ -4,7 +4,7 @@ module constant, so these tests fail when one changes."""
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -450,3 +450,32 @@ def test_the_wait_is_the_whole_seconds_left_plus_one(clock):
     with pytest.raises(TooManySends) as refused:
         Rules(max_sends_per_window=1).check_send_allowed(sends, now)
     assert refused.value.retry_after_seconds == 4
+
+
+def test_the_reminder_hours_are_nine_to_eight_in_the_patients_zone():
+    """Paris is UTC+1 in January: 09:00 there is 08:00 UTC."""
+    day = datetime(2026, 1, 5, tzinfo=UTC)
+    inside = [RULES.reminder_hours(day + timedelta(hours=h, minutes=m), "Europe/Paris") for h, m in ((7, 59), (8, 0))]
+    assert inside == [False, True]
+    late = [RULES.reminder_hours(day + timedelta(hours=h, minutes=m), "Europe/Paris") for h, m in ((18, 59), (19, 0))]
+    assert late == [True, False]
+    assert not RULES.reminder_hours(day + timedelta(hours=21), "Europe/Paris")
+
+
+def test_a_reminder_is_moved_into_the_patients_day():
+    day = datetime(2026, 1, 20, tzinfo=UTC)  # expiries; Paris is UTC+1
+    three_days = timedelta(days=3)
+    for expires_utc, due_utc in (
+        (day + timedelta(hours=8, minutes=30), day - three_days + timedelta(hours=8, minutes=30)),  # 09:30 stays
+        (day + timedelta(hours=7, minutes=30), day - three_days + timedelta(hours=8)),  # 08:30 -> 09:00
+        (day + timedelta(hours=18, minutes=30), day - three_days + timedelta(hours=18, minutes=30)),  # 19:30
+        (day + timedelta(hours=19, minutes=30), day - three_days + timedelta(hours=18)),  # 20:30 -> 19:00
+    ):
+        assert RULES.reminder_at(expires_utc, "Europe/Paris") == due_utc, expires_utc
+
+
+def test_reminders_off_below_one_day():
+    expires = datetime(2026, 1, 20, 12, tzinfo=UTC)
+    assert Rules(reminder_days_before=0).reminder_at(expires, "Europe/Paris") is None
+    assert Rules(reminder_days_before=-1).reminder_at(expires, "Europe/Paris") is None
+    assert Rules(reminder_days_before=1).reminder_at(expires, "Europe/Paris") == expires - timedelta(days=1)

@@ -1,26 +1,16 @@
 """Scheduled (EventBridge): every overdue pending invitation becomes expired, once."""
 
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from invitations import runtime, snapstart
-from invitations.observability import logger, metrics
+from invitations import runtime
+from invitations.scheduled import scheduled_entry
 from invitations.use_cases import expiry
 
-# Stop with this much time left, so the run ends cleanly; the next run picks up the rest.
-SAFETY_MARGIN_MS = 10_000
 
-
-snapstart.register()  # SnapStart's runtime hooks, when it is on (nothing runs otherwise)
-
-
-@logger.inject_lambda_context
-@metrics.log_metrics
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    run = expiry.expire_overdue(
-        runtime.services(), has_time=lambda: context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS
-    )
+def expire(has_time: Callable[[], bool]) -> dict[str, Any]:
+    run = expiry.expire_overdue(runtime.services(), has_time)
     return {"expired": run.expired, "complete": run.complete}
+
+
+lambda_handler = scheduled_entry(expire, margin_ms=10_000)  # stop with 10 s left: the next run resumes

@@ -160,3 +160,15 @@ def test_a_fallback_is_in_the_history_with_its_own_entry(w):
     fallback = [h for h in w.store.history if h.type == "fallback_sms"]
     assert [(h.channel, h.entry_id, h.detail) for h in fallback] == [("sms", "r1-fb", None)]
     assert w.store.invitations[inv.id].fallback_link == inv.link_version
+
+
+def test_the_fallback_and_a_delay_on_values_read_back(w):
+    inv = sent(w, BOTH)
+    now = w.clock.now()
+    stored = replace(inv, stored_status=as_read("pending"), delivery=replace(inv.delivery, status=as_read("sent")))
+    bounce = Report("r", inv.delivery.message_id, "bounced", now)
+    assert delivery.fallback_due(stored, bounce, now)
+    high = as_read("1000")
+    assert not delivery.fallback_due(replace(stored, link_version=int(high), fallback_link=int(high)), bounce, now)
+    delay = delivery.apply(stored, Report("r2", inv.delivery.message_id, "sent", now, "soft bounce"))
+    assert delay is not None and delay.delivery.detail == "soft bounce" and delay.delivery.status == "sent"

@@ -479,3 +479,9 @@ def test_reminders_off_below_one_day():
     assert Rules(reminder_days_before=0).reminder_at(expires, "Europe/Paris") is None
     assert Rules(reminder_days_before=-1).reminder_at(expires, "Europe/Paris") is None
     assert Rules(reminder_days_before=1).reminder_at(expires, "Europe/Paris") == expires - timedelta(days=1)
+
+
+def test_an_errors_message_may_be_named_and_its_fields_must_be():
+    assert NotFound(message="No such invitation.").message == "No such invitation."
+    with pytest.raises(TypeError):
+        Invalid("Not like this.", {"email": "not an address"})  # type: ignore[misc]

@@ -77,6 +77,9 @@ def test_a_delay_report_keeps_sent_and_says_why_once(w):
     report(w, inv, "sent", 2, detail=as_read("soft bounce"))  # the same word: nothing new
     stored = w.store.invitations[inv.id].delivery
     assert (stored.status, stored.detail, stored.at) == ("sent", "soft bounce", at)
+    assert [h.type for h in w.store.history][-2:] == ["delivery_delayed", "delivery_delayed"]
+    w.run_outbox()
+    assert w.publisher.types() == ["InvitationSent"]  # a delay is no event
     report(w, inv, "delivered", 3)
     assert w.store.invitations[inv.id].delivery.status == "delivered"
     report(w, inv, "sent", 4, detail="late delay")

@@ -3,7 +3,6 @@ declares them, the functions' real handlers with the template's environment, and
 events and the link secret stubbed (nothing leaves 127.0.0.1)."""
 
 import contextlib
-import copy
 import importlib
 import json
 import os
@@ -14,10 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from bench import ROOT
-from local.template import functions, load_template, parameter_defaults, table_definition, ttl_attribute
+from local import events
+from local.lambdas import LambdaContext as _LambdaContext
+from local.template import (
+    functions,
+    load_template,
+    placeholder_refs,
+    table_definition,
+    ttl_attribute,
+)
 
 REGION = "eu-west-3"
 # Links and the SMS are measured with a production-like base URL (the SMS length depends on it).
@@ -27,7 +32,7 @@ NOWHERE = "http://127.0.0.1:9"
 LINK_SECRET = b"bench-link-secret-" + b"x" * 46
 CLINICIAN_NAME = "Dr Alice Martin"
 SEED_WRITERS = 2
-EVENTS_DIR = ROOT / "events"
+EVENTS_DIR = events.EVENTS
 TEMPLATE = load_template()
 
 AWS_ENV = {
@@ -40,17 +45,10 @@ AWS_ENV = {
 }
 
 
-class _Refs(dict[str, str]):
-    """The template's Ref/GetAtt values: bench names, or the logical id itself."""
-
-    def __missing__(self, key: str) -> str:
-        return key
-
-
 def function_env(table: str, dynamodb_endpoint: str) -> dict[str, str]:
     """The environment template.yaml gives the functions (Globals merged), pointed at 127.0.0.1."""
-    refs = _Refs(
-        parameter_defaults(TEMPLATE),  # MaxSendsPerDay, SmsCountries, ... as deployed by default
+    refs = placeholder_refs(  # parameters as deployed by default (MaxSendsPerDay, SmsCountries, ...)
+        TEMPLATE,
         Table=table,
         EventBus="invitations-bench",
         PublicBaseUrl=PUBLIC_BASE_URL,
@@ -74,27 +72,13 @@ def create_table(client: Any, name: str) -> None:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
 
 
-class LambdaContext:
-    function_name = "invitations-bench"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:invitations-bench"
-    log_group_name = "/aws/lambda/invitations-bench"
-    log_stream_name = "bench"
-
-    def __init__(self, remaining_ms: int = 300_000) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self._remaining_ms
+def LambdaContext(remaining_ms: int = 300_000) -> _LambdaContext:
+    """The context Lambda passes (the dev server's own class), with this much time left."""
+    return _LambdaContext("invitations-bench", remaining_ms / 1000)
 
 
 def handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     return importlib.import_module(f"functions.{function}.app").lambda_handler  # type: ignore[no-any-return]
-
-
-_SAMPLES: dict[str, dict[str, Any]] = {}
 
 
 def api_event(
@@ -108,34 +92,16 @@ def api_event(
     body: Any = None,
     accept: str = "application/json",
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event shaped like events/<function>.json."""
-    if function not in _SAMPLES:
-        _SAMPLES[function] = json.loads((EVENTS_DIR / f"{function}.json").read_text())
-    event = copy.deepcopy(_SAMPLES[function])
+    """An API Gateway HTTP API (payload 2.0) event shaped like events/<function>.json (the one
+    builder the tests use too: local/events.py)."""
     path = route
     for name, value in (path_params or {}).items():
         path = path.replace("{" + name + "}", value)
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["pathParameters"] = path_params or None
-    event["rawQueryString"] = urlencode(query or {})
-    event["queryStringParameters"] = query or None
-    headers = {k: v for k, v in event["headers"].items() if k not in ("authorization", "content-type")}
-    headers["accept"] = accept
-    if body is not None:
-        event["body"] = json.dumps(body)
-        headers["content-type"] = "application/json"
-    else:
-        event.pop("body", None)
-    if clinician is not None:
-        headers["authorization"] = "Bearer bench"
-        claims = {"sub": clinician, "name": CLINICIAN_NAME}
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-    else:
-        event["requestContext"].pop("authorizer", None)
-    event["headers"] = headers
-    return event
+    claims = {"sub": clinician, "name": CLINICIAN_NAME} if clinician is not None else None
+    text = json.dumps(body) if body is not None else None
+    return events.api_event(
+        function, method, route, path, path_params, claims=claims, query=query, body=text, accept=accept
+    )
 
 
 @contextlib.contextmanager

@@ -143,3 +143,8 @@ def test_a_reminder_is_due_once_for_a_pending_link_only():
     reminded = invitations.remind(inv, due, RULES)
     assert reminded is not None and reminded.send_count == 4 and reminded.reminded_link == inv.link_version
     assert invitations.reminder_due(reminded, due) is None  # once per link
+
+
+def test_a_reminded_link_read_back_is_not_reminded_again():
+    inv = invite(link_version=as_read(1000), reminded_link=as_read(1000))
+    assert inv.remind_at is not None and invitations.reminder_due(inv, NOW) is None

@@ -27,6 +27,7 @@ READY_TIMEOUT = 180.0
 REQUEST_TIMEOUT = 30.0
 SEED = 20  # invitations sent before the run, so that `get` has something to read
 SUB, NAME = "clinician-bench-load", "Dr Alice Martin"
+PER_CLINICIAN = 150  # sends per clinician: the service allows MaxSendsPerDay (200) a day
 ROUTES = ("list", "get", "send")
 
 
@@ -64,7 +65,9 @@ def _body(n: int) -> dict[str, str]:
     return {"first_name": "Hélène", "last_name": f"Charge-{n}", "email": f"charge.{n}@example.org", "locale": "fr"}
 
 
-def _worker(port: int, token: str, ids: list[str], deadline: float, tally: Tally, worker: int) -> None:
+def _worker(port: int, token: str, ids: list[str], deadline: float, tally: Tally, worker: int, sender: Any) -> None:
+    """`sender(worker, k)`: the token of this worker's k-th sending clinician (list and get read the
+    first clinician's invitations; each worker sends as its own clinicians, 150 sends each)."""
     client = Client(port, token)
     n = 0
     try:
@@ -76,6 +79,8 @@ def _worker(port: int, token: str, ids: list[str], deadline: float, tally: Tally
                 method, path, body, expect = "GET", f"/invitations/{ids[n % len(ids)]}", None, 200
             else:
                 method, path, body, expect = "POST", "/invitations", _body(worker * 100_000 + n), 201
+            sending = sender(worker, (n // len(ROUTES)) // PER_CLINICIAN) if route == "send" else token
+            client._headers["Authorization"] = f"Bearer {sending}"
             started = time.perf_counter()
             try:
                 status, _ = client.request(method, path, body)
@@ -166,8 +171,19 @@ def run() -> list[Row]:
                 tally = Tally()
                 deadline = time.monotonic() + SECONDS
                 started = time.monotonic()
+                from local import auth
+
+                senders = {
+                    (w, k): auth.mint(Path(data), f"{SUB}-w{w:02d}-{k}", NAME, 3600)
+                    for w in range(CLIENTS)
+                    for k in range(4)
+                }
                 threads = [
-                    threading.Thread(target=_worker, args=(port, token, ids, deadline, tally, w), daemon=True)
+                    threading.Thread(
+                        target=_worker,
+                        args=(port, token, ids, deadline, tally, w, lambda w, k: senders[(w, k)]),
+                        daemon=True,
+                    )
                     for w in range(CLIENTS)
                 ]
                 for t in threads:

@@ -189,6 +189,7 @@ class Burst:
     elapsed: float = 0.0
     dispatched_in: float = 0.0  # from the first request until every message was delivered
     sweeps: int = 0
+    throttled: int = 0  # records the dispatcher reported failed (SES refused them): retried
     duplicates: int = 0
     missing: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
@@ -222,6 +223,7 @@ def _burst(server: Server, tag: str, n: int) -> Burst:
 
     for i in range(n // PER_CLINICIAN + 1):  # tokens minted before the clock starts
         server.token(f"clinician-bench-{tag}-{i:02d}")
+    retried_before = _retried(server)
     started = time.monotonic()
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(CLIENTS)]
     for t in threads:
@@ -232,11 +234,21 @@ def _burst(server: Server, tag: str, n: int) -> Burst:
     say(f"    {n} sent in {result.elapsed:.0f} s ({len(result.errors)} errors: {result.errors[:3]}); dispatching ...")
     _, result.sweeps = _drain(server, tag, result.stored, sweep=True)
     result.dispatched_in = time.monotonic() - started
+    result.throttled = _retried(server) - retried_before
     sent = Counter(e["to"] for e in server.emails() if e["to"].startswith(f"{tag}."))
     result.duplicates = sum(c - 1 for c in sent.values() if c > 1)
     result.missing = result.stored - len(sent)
     result.statuses = _statuses(server, tag, n)
     return result
+
+
+def _retried(server: Server) -> int:
+    """Records the dispatcher reported failed so far (the dev server logs each batch's count)."""
+    total = 0
+    for line in server.log.read_text(errors="replace").splitlines():
+        if "record(s) reported failed" in line:
+            total += int(line.split("record(s) reported failed")[0].split()[-1])
+    return total
 
 
 def _drain(server: Server, tag: str, n: int, sweep: bool = False) -> tuple[int, int]:
@@ -327,7 +339,7 @@ def burst_rows(plain: Burst, limited: Burst) -> list[Row]:
                 "info",
                 f"{b.n} sends in {b.elapsed:.0f} s, {len(b.errors)} errors{_sample(b.errors)}; all dispatched {b.dispatched_in:.0f} s "
                 f"after the first; SES got {b.stored - b.missing} distinct messages, {b.duplicates} duplicates; "
-                f"statuses {dict(b.statuses)}; sweeper runs {b.sweeps}",
+                f"statuses {dict(b.statuses)}; records retried after a refusal {b.throttled}; sweeper runs {b.sweeps}",
                 {
                     "sends": b.n,
                     "errors": b.errors[:5],
@@ -337,6 +349,7 @@ def burst_rows(plain: Burst, limited: Burst) -> list[Row]:
                     "missing": b.missing,
                     "statuses": dict(b.statuses),
                     "sweeps": b.sweeps,
+                    "records_retried": b.throttled,
                     "p50_ms": median(b.seconds) * 1e3,
                     "p99_ms": percentile(b.seconds, 99) * 1e3,
                     "latencies_ms": [round(s * 1e3, 1) for s in b.seconds],

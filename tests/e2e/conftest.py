@@ -7,6 +7,7 @@ own output (the functions' log lines) must not contain any of those patient valu
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -279,3 +280,31 @@ def settle(stack: Stack, outbox: Outbox) -> None:
     api = Api(stack, f"settle-{uuid.uuid4().hex[:8]}", "Dr Settle")
     invitation = api.invite(email=unique_email())
     assert outbox.events("InvitationSent", invitation["id"]), "the stream did not catch up in time"
+
+
+# -- the browser (Debian's chromium, driven by Playwright): one copy for every browser test ---------
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 375, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed: `make browser` (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()

@@ -1,41 +1,15 @@
 """The patient's page in a real browser: Debian's chromium, headless, driven by Playwright (never a
 downloaded browser), on a phone-sized viewport, with JavaScript off, talking to 127.0.0.1 only."""
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Api, Clock, Outbox, Stack, unique_email
+from tests.e2e.conftest import PHONE, Api, Clock, Outbox, Stack, unique_email
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed: `make browser` (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 class Phone:

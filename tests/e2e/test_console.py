@@ -5,7 +5,6 @@ to another host is refused and recorded; no error may reach the browser's consol
 no serious or critical accessibility violation; each screen is photographed into the test's folder."""
 
 import re
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,39 +15,14 @@ import pytest
 import requests
 
 from local.template import ROOT
-from tests.e2e.conftest import Api, Outbox, Stack, open_link, unique_email, unique_phone
+from tests.e2e.conftest import PHONE, Api, Outbox, Stack, open_link, unique_email, unique_phone
 from tests.privacy import remember
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE = {"width": 375, "height": 740}
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WAIT_MS = 15_000
 NOT_LOCAL = re.compile(r"^(?!https?://127\.0\.0\.1[:/])")  # any URL but this machine's
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed: `make browser` (apt-get install -y chromium)")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 class Console:

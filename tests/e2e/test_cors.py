@@ -5,7 +5,6 @@ answered by the gateway itself, never by a function; another origin gets no CORS
 
 import contextlib
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from tests.privacy import remember
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PAGE = b"<!doctype html><html><head><title>clinician app</title></head><body>web app</body></html>"
 
 
@@ -112,19 +110,6 @@ def test_errors_carry_the_cors_headers_too(cors_stack):
     answer = requests.get(cors_stack.stack.url + "/invitations", headers={"Origin": cors_stack.app_origin}, timeout=10)
     assert answer.status_code == 401
     assert answer.headers["Access-Control-Allow-Origin"] == cors_stack.app_origin
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed: `make browser` (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 FETCH = """async ({url, token}) => {

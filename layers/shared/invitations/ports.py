@@ -123,6 +123,10 @@ class Pseudonyms(Protocol):
 class OutboxEntries(Protocol):
     def get(self, invitation_id: str, event_id: str) -> OutboxEntry | None: ...
 
+    def known(self, entry: OutboxEntry) -> None:
+        """Like Invitations.known: the first attempt uses it instead of reading it again."""
+        ...
+
     def update(self, new: OutboxEntry, previous: OutboxEntry) -> OutboxEntry: ...
 
 

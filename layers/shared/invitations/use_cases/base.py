@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from invitations.domain.errors import Busy, ConcurrentChange
 from invitations.domain.events import Actor, DomainEvent
 from invitations.domain.invitation import Invitation
+from invitations.domain.outbox import OutboxEntry
 from invitations.domain.rules import Rules
 from invitations.ports import (
     Clock,
@@ -56,15 +57,20 @@ class Services:
     pseudonyms: Pseudonyms
 
 
-def commit_change[T](services: Services, change: Callable[[UnitOfWork], T], known: Iterable[Invitation] = ()) -> T:
+def commit_change[T](
+    services: Services, change: Callable[[UnitOfWork], T], known: Iterable[Invitation | OutboxEntry] = ()
+) -> T:
     """Run `change` in a unit of work and commit it; on a lost race, run it again on a fresh one
     (it re-reads and decides again). `known`: values the first attempt may use without reading.
     The change's events are stored with it (the outbox): they are dispatched afterwards."""
     for attempt in range(ATTEMPTS):
         uow = services.unit_of_work()
         if attempt == 0:
-            for invitation in known:
-                uow.invitations.known(invitation)
+            for value in known:
+                if isinstance(value, OutboxEntry):
+                    uow.outbox.known(value)
+                else:
+                    uow.invitations.known(value)
         result = change(uow)
         try:
             events = uow.commit()

@@ -46,15 +46,20 @@ def dispatch(services: Services, invitation_id: str, event_id: str) -> None:
 
 
 def _commit_entry(
-    services: Services, entry: OutboxEntry, change: Callable[[UnitOfWork, OutboxEntry], OutboxEntry | None]
+    services: Services,
+    entry: OutboxEntry,
+    change: Callable[[UnitOfWork, OutboxEntry], OutboxEntry | None],
+    invitation: Invitation | None = None,
 ) -> OutboxEntry:
-    """Apply `change` to the entry as stored now (another dispatcher may have moved it on)."""
+    """Apply `change` to the entry as stored now (another dispatcher may have moved it on). The
+    first attempt uses the entry (and invitation) just read instead of reading them again: the
+    write is conditioned on their revisions, so a stale value only costs a retry, which reads."""
 
     def run(uow: UnitOfWork) -> OutboxEntry:
         current = uow.outbox.get(entry.invitation_id, entry.event_id) or entry
         return change(uow, current) or current
 
-    return commit_change(services, run)
+    return commit_change(services, run, known=[entry, *([invitation] if invitation else [])])
 
 
 def _deliver(services: Services, entry: OutboxEntry) -> OutboxEntry:
@@ -66,7 +71,7 @@ def _deliver(services: Services, entry: OutboxEntry) -> OutboxEntry:
     if stale is not None or invitation is None:
         logger.info("stale message not sent", extra={"invitation_id": entry.invitation_id, "reason": stale})
         note = history.delivery_outcome(entry.invitation_id, "not_sent", now, message.channel, entry.event_id, stale)
-        return _record(services, entry, None, note)
+        return _record(services, entry, None, note, invitation=invitation)
     try:
         message_id = _send(services, invitation, message)
     except DeliveryFailed as failure:
@@ -82,11 +87,13 @@ def _deliver(services: Services, entry: OutboxEntry) -> OutboxEntry:
         services.counter.count("DeliveryFailures")
         at = services.clock.now()
         note = history.delivery_outcome(invitation.id, "failed", at, message.channel, entry.event_id, str(failure))
-        return _record(services, entry, DeliveryOutcome("failed", at, str(failure), message.channel), note)
+        outcome = DeliveryOutcome("failed", at, str(failure), message.channel)
+        return _record(services, entry, outcome, note, invitation=invitation)
     at = services.clock.now()
     note = history.delivery_outcome(invitation.id, "dispatched", at, message.channel, entry.event_id)
     sent = SentMessage(message_id, invitation.id, message.link_version, message.channel)
-    return _record(services, entry, DeliveryOutcome("sent", at, None, message.channel, message_id), note, sent)
+    outcome = DeliveryOutcome("sent", at, None, message.channel, message_id)
+    return _record(services, entry, outcome, note, sent, invitation)
 
 
 def _record(
@@ -95,6 +102,7 @@ def _record(
     outcome: DeliveryOutcome | None,
     note: history.HistoryEntry,
     sent: SentMessage | None = None,
+    invitation: Invitation | None = None,
 ) -> OutboxEntry:
     """The message's fate, in one commit: on the invitation (if its link is still the one sent),
     on the entry (handled: never sent again), in the history, and the message's provider id
@@ -114,7 +122,7 @@ def _record(
             uow.messages.add(sent)
         return uow.outbox.update(outbox.handled(current), current)
 
-    return _commit_entry(services, entry, change)
+    return _commit_entry(services, entry, change, invitation)
 
 
 def _send(services: Services, invitation: Invitation, message: Message) -> str:

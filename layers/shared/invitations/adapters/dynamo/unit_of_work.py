@@ -87,8 +87,14 @@ class _Outbox:
     def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
         self._table = table
         self._staged = staged
+        self._known: dict[tuple[str, str], OutboxEntry] = {}
+
+    def known(self, entry: OutboxEntry) -> None:
+        self._known[entry.invitation_id, entry.event_id] = entry
 
     def get(self, invitation_id: str, event_id: str) -> OutboxEntry | None:
+        if (invitation_id, event_id) in self._known:
+            return self._known[invitation_id, event_id]
         return items.outbox_from(self._table.get(items.outbox_key(invitation_id, event_id)))
 
     def update(self, new: OutboxEntry, previous: OutboxEntry) -> OutboxEntry:

@@ -64,7 +64,7 @@ def create_stack(table_name: str) -> dict[str, str]:
         Name="record", EventBusName=ENV["EVENT_BUS_NAME"], EventPattern=json.dumps({"source": ["invitations"]})
     )
     events.put_targets(Rule="record", EventBusName=ENV["EVENT_BUS_NAME"], Targets=[{"Id": "q", "Arn": queue_arn}])
-    ring = json.dumps({"current": 0, "k0": uuid.uuid4().hex * 2})  # a link key ring of one key (tokens.py)
+    ring = json.dumps({"current": 0, "k0": uuid.uuid4().hex * 2})  # a link key ring of one key (keyring.py)
     boto3.client("secretsmanager").create_secret(Name=ENV["LINK_SECRET_ID"], SecretString=ring)
     boto3.client("ses").verify_email_identity(EmailAddress=ENV["SENDER_EMAIL"])
     sqs.create_queue(QueueName=FAILURE_QUEUE)

@@ -1,6 +1,6 @@
 """Secrets Manager rotation of the link key ring (LinkSecretRotation, every 30 days or on demand).
 
-- createSecret: the next ring (`tokens.rotate_ring`) as the AWSPENDING version: a fresh key
+- createSecret: the next ring (`keyring.rotate_ring`) as the AWSPENDING version: a fresh key
   signs, the previous current key is retired now, and keys retired more than ValidityDays plus a
   day ago are dropped (every link and cursor they signed has expired).
 - setSecret: nothing: no other system holds the keys.
@@ -18,9 +18,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invitations import runtime, snapstart
+from invitations.keyring import InvalidKeyRing, KeyRing, rotate_ring
 from invitations.observability import logger
 from invitations.settings import get_settings
-from invitations.tokens import InvalidKeyRing, KeyRing, TokenSigner, rotate_ring
+from invitations.tokens import TokenSigner
 
 # Beyond ValidityDays: the ring's 5-minute cache, a dispatch the sweeper retries, clocks.
 MARGIN = timedelta(days=1)

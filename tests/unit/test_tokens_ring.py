@@ -16,16 +16,16 @@ from moto import mock_aws
 
 from functions.rotate_link_keys import app
 from invitations import messages, runtime
-from invitations.tokens import (
+from invitations.keyring import (
     RING_LIFETIME_SECONDS,
     Expiring,
     InvalidKeyRing,
     KeyRing,
-    TokenSigner,
     ring_document,
     rotate_ring,
     stable_secret,
 )
+from invitations.tokens import TokenSigner
 from tests.support import FakeContext, handler_of
 
 INVITATION = "0123456789abcdef0123456789abcdef"

@@ -16,9 +16,10 @@ from invitations.adapters.eventbridge import AwsEventPublisher
 from invitations.adapters.pseudonyms import HmacPseudonyms
 from invitations.adapters.ses_sns import AwsMessenger
 from invitations.clock import SystemClock
+from invitations.keyring import RING_LIFETIME_SECONDS, Expiring, stable_secret
 from invitations.observability import PowertoolsCounter
 from invitations.settings import get_settings
-from invitations.tokens import RING_LIFETIME_SECONDS, Expiring, SignedCursors, SignedLinks, TokenSigner, stable_secret
+from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
 from invitations.use_cases.base import Services
 
 # Standard mode: exponential back-off with jitter on throttling and transient errors.
@@ -52,7 +53,7 @@ def _fetch_link_secret() -> bytes:
     return str(response["SecretString"]).encode()
 
 
-# The link key ring (tokens.py), read from Secrets Manager on first use and again once it is
+# The link key ring (keyring.py), read from Secrets Manager on first use and again once it is
 # RING_LIFETIME_SECONDS old: a container sees a rotation within 5 minutes. If a read fails, the
 # ring held keeps serving (a rotation keeps the previous keys for ValidityDays).
 link_secret = Expiring(_fetch_link_secret, RING_LIFETIME_SECONDS)

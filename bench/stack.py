@@ -167,7 +167,7 @@ def signer() -> Any:
 def pseudonyms() -> Any:
     """The quotas' pseudonyms, keyed from the bench's link secret instead of Secrets Manager."""
     from invitations.adapters.pseudonyms import HmacPseudonyms
-    from invitations.tokens import stable_secret
+    from invitations.keyring import stable_secret
 
     return HmacPseudonyms(lambda: stable_secret(LINK_SECRET))
 

@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "capacity",
         "search cost",
         "expiry scaling",
+        "reminder scaling",
         "size",
         "SMS",
         "local load",

@@ -15,7 +15,7 @@ from bench.report import Row, say
 from bench.stack import Stack
 from local.dynamodb_local import DynamoDBLocal
 
-SECTIONS = ("sms", "sizes", "cold", "routes", "search", "expiry", "load", "outbox")
+SECTIONS = ("sms", "sizes", "cold", "routes", "reports", "search", "expiry", "load", "outbox")
 
 
 class _DynamoDB:
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     # Powertools warns on every request that publishes no metric; the bench does not need to hear it.
     warnings.filterwarnings("ignore", "No application metrics to publish")
 
-    from bench import build_size, cold, expiry, load, outbox, routes, search, sms
+    from bench import build_size, cold, expiry, load, outbox, reports, routes, search, sms
 
     dynamodb = _DynamoDB()
     build_dir = Path(tempfile.mkdtemp(prefix="bench-build-"))
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         # After sizes: the built layer tells which packages ship without bytecode.
         "cold": dynamodb.sections(lambda st: cold.run(st, built_layer=build_size.layer_python(built[0]))),
         "routes": dynamodb.sections(routes.run),
+        "reports": dynamodb.sections(reports.run),
         "search": dynamodb.sections(search.run),
         "expiry": dynamodb.sections(expiry.run),
         "load": load.run,  # another process tree, started and stopped on its own
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "capacity",
         "search cost",
         "expiry scaling",
+        "reminder scaling",
         "size",
         "SMS",
         "local load",

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bench import stack
@@ -64,6 +65,7 @@ class Route:
     minimum: str  # the access pattern, in words (also in docs/performance.md)
     cases: Callable[[int], list[tuple[Case, Case]]]  # n (handler case, bare case) pairs
     warm: bool = False
+    answer: dict[str, Any] | None = None  # what a function that is neither HTTP nor a stream must answer
 
 
 @dataclass
@@ -99,6 +101,23 @@ def _items_read(response: dict[str, Any]) -> int:
 _STREAM_SAMPLE = json.loads((stack.EVENTS_DIR / "dispatch.json").read_text())["Records"][0]
 
 
+def consistent_get(table: str, key: dict[str, Any]) -> Call:
+    return "get_item", {"TableName": table, "Key": key, "ConsistentRead": True}
+
+
+def put_request(table: str, item: dict[str, Any], condition: str, rev: int | None = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"TableName": table, "Item": item, "ConditionExpression": condition}
+    if rev is not None:
+        request["ExpressionAttributeValues"] = {":rev": {"N": str(rev)}}
+    return request
+
+
+def writes_of_event(table: str, event: Any) -> list[dict[str, Any]]:
+    """Every event a change raises: its outbox entry (new) and its history entry."""
+    entry, note = stack.event_items(event)
+    return [{"Put": put_request(table, entry, "attribute_not_exists(pk)")}, {"Put": {"TableName": table, "Item": note}}]
+
+
 def stream_event(item: dict[str, Any]) -> dict[str, Any]:
     """The stream's record of a new outbox item, shaped as events/dispatch.json (NEW_IMAGE)."""
     record = copy.deepcopy(_STREAM_SAMPLE)
@@ -122,9 +141,10 @@ def _accepted(inv: Any) -> tuple[Any, Any]:
 
 
 class Runner:
-    def __init__(self, bench_stack: Stack) -> None:
+    def __init__(self, bench_stack: Stack, table: str = TABLE) -> None:
         self.stack = bench_stack
-        self.services = bench_stack.use_table(TABLE)
+        self.table = table
+        self.services = bench_stack.use_table(table)
         self.client = bench_stack.client
         self.signer = stack.signer()
 
@@ -137,7 +157,10 @@ class Runner:
         started = time.perf_counter()
         answer = entry(case.event, context)
         out.seconds.append(time.perf_counter() - started)
-        if route.status is None:
+        if route.answer is not None:
+            if answer != route.answer:
+                raise RuntimeError(f"{route.name}: answered {answer}, not {route.answer}")
+        elif route.status is None:
             if answer.get("batchItemFailures"):
                 raise RuntimeError(f"{route.name}: records failed {answer['batchItemFailures']}")
         elif answer["statusCode"] != route.status:
@@ -185,7 +208,7 @@ class Runner:
         items = [invitation_item(inv) for inv in invitations]
         if names:
             items += [item for inv in invitations for item in name_items(inv)]
-        stack.seed(self.client, TABLE, items)
+        stack.seed(self.client, self.table, items)
         return invitations
 
     def accepted_patients(self, clinician: str, n: int) -> list[Any]:
@@ -196,7 +219,7 @@ class Runner:
             accepted, patient = _accepted(inv)
             items += [invitation_item(replace(accepted, rev=inv.rev + 1)), patient_item(patient)]
             patients.append(patient)
-        stack.seed(self.client, TABLE, items)
+        stack.seed(self.client, self.table, items)
         return patients
 
     def sent_entries(self, n: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -215,12 +238,14 @@ class Runner:
                 raise RuntimeError(f"dispatch: sending answered {answer['statusCode']} {answer.get('body', '')[:300]}")
             invitation_id = json.loads(answer["body"])["id"]
             (entry,) = self.client.query(
-                TableName=TABLE,
+                TableName=self.table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :out)",
                 ExpressionAttributeValues={":pk": {"S": f"INV#{invitation_id}"}, ":out": {"S": "OUT#"}},
                 ConsistentRead=True,
             )["Items"]
-            invitation = self.client.get_item(TableName=TABLE, Key=invitation_key(invitation_id), ConsistentRead=True)
+            invitation = self.client.get_item(
+                TableName=self.table, Key=invitation_key(invitation_id), ConsistentRead=True
+            )
             found.append((entry, invitation["Item"]))
         return found
 
@@ -232,24 +257,14 @@ class Runner:
     def routes(self) -> list[Route]:
         readable = self.seed_invitations(READER, LIST_SIZE)
         one = readable[LIST_SIZE // 2]
-        t = TABLE
+        t = self.table
+        put, event_writes = partial(put_request, t), partial(writes_of_event, t)
 
         def get_item(inv_id: str) -> Call:
-            return "get_item", {"TableName": t, "Key": invitation_key(inv_id), "ConsistentRead": True}
-
-        def put(item: dict[str, Any], condition: str, rev: int | None = None) -> dict[str, Any]:
-            request: dict[str, Any] = {"TableName": t, "Item": item, "ConditionExpression": condition}
-            if rev is not None:
-                request["ExpressionAttributeValues"] = {":rev": {"N": str(rev)}}
-            return request
+            return consistent_get(t, invitation_key(inv_id))
 
         def get_quota(key: str) -> Call:
-            return "get_item", {"TableName": t, "Key": quota_key(key), "ConsistentRead": True}
-
-        def event_writes(event: Any) -> list[dict[str, Any]]:
-            """Every event a change raises: its outbox entry (new) and its history entry."""
-            entry, note = stack.event_items(event)
-            return [{"Put": put(entry, "attribute_not_exists(pk)")}, {"Put": {"TableName": t, "Item": note}}]
+            return consistent_get(t, quota_key(key))
 
         def send_cases(n: int) -> list[tuple[Case, Case]]:
             from invitations.domain import events, quotas
@@ -266,11 +281,7 @@ class Runner:
                 (f"clinician-bench-s{k:03d}h", f"clinician-bench-s{k:03d}b")
                 for k in range(n // SENDS_PER_CLINICIAN + 1)
             ]
-            counters = {
-                who: replace(quotas.take(quotas.Quota(f"clinician#{who}"), per_clinician, at), rev=1)
-                for pair in clinicians
-                for who in pair
-            }
+            counters = {who: stack.day_counter(who, rules_, at) for pair in clinicians for who in pair}
             stack.seed(self.client, t, [quota_item(q) for q in counters.values()])
             pairs = []
             for i in range(n):
@@ -380,10 +391,7 @@ class Runner:
 
             at, per_clinician = stack.now(), quotas.per_clinician(self.services.rules)
             # A resend counts against its clinician's daily sends: each side's counter already started.
-            counters = {
-                who: replace(quotas.take(quotas.Quota(f"clinician#{who}"), per_clinician, at), rev=1)
-                for who in (WRITER, BARE_WRITER)
-            }
+            counters = {who: stack.day_counter(who, self.services.rules, at) for who in (WRITER, BARE_WRITER)}
             stack.seed(self.client, t, [quota_item(q) for q in counters.values()])
             mine, theirs = self.seed_invitations(WRITER, n), self.seed_invitations(BARE_WRITER, n)
             pairs = []
@@ -615,6 +623,33 @@ class Runner:
         ]
 
 
+def capacity_row(route: Route, handled: Measured, bare: Measured) -> Row:
+    """Capacity is exact: every run of a route must have consumed the same, and read as many items."""
+    used, minimum = max(handled.capacity), max(bare.capacity)
+    read, least = max(handled.items_read), max(bare.items_read)
+    steady = all(len(m.capacity) == 1 and len(m.items_read) == 1 for m in (handled, bare))
+    ratio = used / minimum if minimum else float("inf")
+    return Row(
+        "capacity",
+        f"{route.name}  ({route.method} {route.route})",
+        f"{ratio:.2f}x",
+        f"<= {CAPACITY_TARGET}x",
+        check(ratio <= CAPACITY_TARGET and read <= least and steady),
+        f"{used:g} vs minimum {minimum:g} units billed (DynamoDB Local reports {max(handled.reported):g} "
+        f"vs {max(bare.reported):g}), items read {read} vs {least}: {route.minimum}" + ("" if steady else " (varied!)"),
+        {
+            "ratio": ratio,
+            "billed_units": sorted(handled.capacity),
+            "minimum_billed_units": sorted(bare.capacity),
+            "reported_units": sorted(handled.reported),
+            "minimum_reported_units": sorted(bare.reported),
+            "items_read": sorted(handled.items_read),
+            "minimum_items_read": sorted(bare.items_read),
+            "minimum_calls": route.minimum,
+        },
+    )
+
+
 def run(bench_stack: Stack) -> list[Row]:
     runner = Runner(bench_stack)
     warm_rows: list[Row] = []
@@ -650,31 +685,5 @@ def run(bench_stack: Stack) -> list[Row]:
                     },
                 )
             )
-        # Capacity is exact: every run of a route must have consumed the same, and read as many items.
-        used, minimum = max(handled.capacity), max(bare.capacity)
-        read, least = max(handled.items_read), max(bare.items_read)
-        steady = all(len(m.capacity) == 1 and len(m.items_read) == 1 for m in (handled, bare))
-        ratio = used / minimum if minimum else float("inf")
-        capacity_rows.append(
-            Row(
-                "capacity",
-                f"{route.name}  ({label})",
-                f"{ratio:.2f}x",
-                f"<= {CAPACITY_TARGET}x",
-                check(ratio <= CAPACITY_TARGET and read <= least and steady),
-                f"{used:g} vs minimum {minimum:g} units billed (DynamoDB Local reports {max(handled.reported):g} "
-                f"vs {max(bare.reported):g}), items read {read} vs {least}: {route.minimum}"
-                + ("" if steady else " (varied!)"),
-                {
-                    "ratio": ratio,
-                    "billed_units": sorted(handled.capacity),
-                    "minimum_billed_units": sorted(bare.capacity),
-                    "reported_units": sorted(handled.reported),
-                    "minimum_reported_units": sorted(bare.reported),
-                    "items_read": sorted(handled.items_read),
-                    "minimum_items_read": sorted(bare.items_read),
-                    "minimum_calls": route.minimum,
-                },
-            )
-        )
+        capacity_rows.append(capacity_row(route, handled, bare))
     return warm_rows + capacity_rows

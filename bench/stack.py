@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local import events
+from local.lambdas import ACCOUNT_ID
 from local.lambdas import LambdaContext as _LambdaContext
 from local.template import (
     functions,
@@ -45,9 +46,10 @@ AWS_ENV = {
 }
 
 
-def function_env(table: str, dynamodb_endpoint: str) -> dict[str, str]:
-    """The environment template.yaml gives the functions (Globals merged), pointed at 127.0.0.1."""
-    refs = placeholder_refs(  # parameters as deployed by default (MaxSendsPerDay, SmsCountries, ...)
+def template_refs(table: str) -> dict[str, str]:
+    """What the template's Refs stand for in the bench: parameters as deployed by default
+    (MaxSendsPerDay, SmsCountries, ...), and the pseudo parameters its subscriptions name."""
+    return placeholder_refs(
         TEMPLATE,
         Table=table,
         EventBus="invitations-bench",
@@ -57,9 +59,14 @@ def function_env(table: str, dynamodb_endpoint: str) -> dict[str, str]:
         SmsSenderId="Cabinet",
         ValidityDays="14",
         RetentionDays="90",
+        **{"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": "invitations-bench"},
     )
+
+
+def function_env(table: str, dynamodb_endpoint: str) -> dict[str, str]:
+    """The environment template.yaml gives the functions (Globals merged), pointed at 127.0.0.1."""
     env: dict[str, str] = {}
-    for spec in functions(TEMPLATE, refs):
+    for spec in functions(TEMPLATE, template_refs(table)):
         env.update(spec.environment)
     return {**env, **AWS_ENV, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
 
@@ -245,6 +252,13 @@ def quota_item(quota: Any) -> dict[str, Any]:
     return item(quota)  # type: ignore[no-any-return]
 
 
+def day_counter(clinician: str, rules: Any, at: datetime) -> Any:
+    """A clinician's counter of the day's messages, stored with one send counted already."""
+    from invitations.domain import quotas
+
+    return replace(quotas.take(quotas.Quota(f"clinician#{clinician}"), quotas.per_clinician(rules), at), rev=1)
+
+
 def quota_key(key: str) -> dict[str, Any]:
     from invitations.adapters.dynamo.items import quota_key as item_key
 
@@ -287,16 +301,32 @@ def new_invitation(
     phone: str | None = None,
     locale: str = "fr",
     validity: timedelta = timedelta(days=14),
+    time_zone: str | None = None,
 ) -> Any:
     """A pending invitation as the service creates it (random id), delivered."""
-    from invitations.domain.invitation import Contact, DeliveryOutcome, create
+    from invitations.domain.invitation import DEFAULT_TIME_ZONE, Contact, DeliveryOutcome, create
     from invitations.domain.rules import Rules
 
-    contact = Contact(
-        first, last, email or (None if phone else f"{first[:1]}.{last}@example.org".lower()), phone, locale
-    )
+    email = email or (None if phone else f"{first[:1]}.{last}@example.org".lower())
+    contact = Contact(first, last, email, phone, locale, time_zone or DEFAULT_TIME_ZONE)
     inv = create(contact, clinician, CLINICIAN_NAME, sent_at, Rules(validity=validity))
     return replace(inv, delivery=DeliveryOutcome("sent", sent_at))
+
+
+# A reminder goes out between 09:00 and 20:00 where the patient is; at any hour of the day, one of
+# these zones is within those hours (each covers 11 of them, together all 24 with an overlap).
+REMINDER_ZONES = ("Europe/Paris", "Asia/Tokyo", "America/Los_Angeles")
+
+
+def reminder_due(clinician: str, first: str, last: str, now: datetime) -> Any:
+    """A pending invitation whose one reminder is due now: sent 12 days ago with 14 days of
+    validity (the reminder, 3 days before expiry, came due a day ago), to a patient for whom it is
+    daytime now and for the next half hour (however long the run takes)."""
+    from invitations.domain.rules import Rules
+
+    later = now + timedelta(minutes=30)
+    zone = next(z for z in REMINDER_ZONES if Rules().reminder_hours(now, z) and Rules().reminder_hours(later, z))
+    return new_invitation(clinician, first, last, now - timedelta(days=12), time_zone=zone)
 
 
 def _write_batch(client: Any, table: str, items: Sequence[dict[str, Any]]) -> None:

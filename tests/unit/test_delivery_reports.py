@@ -66,6 +66,18 @@ def test_a_duplicate_changes_nothing(w):
     assert w.store.history == history
 
 
+def test_only_a_retry_reads_whether_the_report_was_seen(w, monkeypatch):
+    """A new report costs no read of its own id: its conditional write refuses a duplicate."""
+    from tests import fakes
+
+    reads = []
+    seen = fakes._FakeReports.seen
+    monkeypatch.setattr(fakes._FakeReports, "seen", lambda self, *key: reads.append(key) or seen(self, *key))
+    inv = sent(w)
+    assert report(w, inv, "delivered", 7) and reads == []
+    assert not report(w, inv, "delivered", 7) and reads == [(inv.id, "r7")]
+
+
 def test_a_soft_bounce_keeps_sent_with_a_word_on_why(w):
     inv = sent(w)
     report(w, inv, "sent", 1, detail="soft bounce: MailboxFull")

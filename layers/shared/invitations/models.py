@@ -125,14 +125,20 @@ class PatientPatch(ContactPatch):
     pass
 
 
-class Delivery(BaseModel):
+class _Answer(BaseModel):
+    # defer_build: a response model is built on its first use, so each function pays only for the
+    # answers it gives, not for every answer of the service.
+    model_config = ConfigDict(defer_build=True)
+
+
+class Delivery(_Answer):
     status: DeliveryStatus
     channel: Channel | None = Field(default=None, description="The latest message's channel (sms after a fallback)")
     at: str
     detail: str | None = None
 
 
-class InvitationOut(BaseModel):
+class InvitationOut(_Answer):
     id: str
     first_name: str
     last_name: str
@@ -153,12 +159,12 @@ class InvitationOut(BaseModel):
     help_link: str = Field(description="A page that helps the patient accept (seed point 9): for the clinician to send")
 
 
-class InvitationPage(BaseModel):
+class InvitationPage(_Answer):
     items: list[InvitationOut]
     next_cursor: str | None
 
 
-class PatientOut(BaseModel):
+class PatientOut(_Answer):
     id: str
     first_name: str
     last_name: str
@@ -171,18 +177,18 @@ class PatientOut(BaseModel):
     left_at: str | None = None
 
 
-class LinkView(BaseModel):
+class LinkView(_Answer):
     status: Status
     clinician_name: str
     expires_at: str
 
 
-class Accepted(BaseModel):
+class Accepted(_Answer):
     status: Literal["accepted"]
     patient_id: str
 
 
-class HistoryItem(BaseModel):
+class HistoryItem(_Answer):
     type: str = Field(
         description="sent, resent, corrected, dispatched, failed, not_sent, accepted, expired, deleted, ..."
     )
@@ -193,15 +199,15 @@ class HistoryItem(BaseModel):
     detail: str | None
 
 
-class History(BaseModel):
+class History(_Answer):
     items: list[HistoryItem]
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Answer):
     code: str
     message: str
     fields: dict[str, str] | None = None
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(_Answer):
     error: ErrorBody

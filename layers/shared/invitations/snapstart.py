@@ -18,7 +18,6 @@ nothing that runs. The Python managed runtime ships `snapshot_restore_py`: the l
 
 import importlib
 import importlib.util
-import pkgutil
 import random
 from collections.abc import Callable
 from types import ModuleType
@@ -75,6 +74,8 @@ def prime_imports(
 ) -> list[str]:
     """Import every module of the package (pydantic builds its validators at import) and the
     libraries it imports on first use. Returns the names imported."""
+    import pkgutil  # only before a snapshot: not on every cold start
+
     names = [info.name for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")]
     names += [name for name in lazy if importlib.util.find_spec(name) is not None]
     for name in names:

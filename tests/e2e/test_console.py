@@ -139,8 +139,9 @@ def test_send_then_find_by_typing_a_name(console: Console, outbox: Outbox) -> No
     console.says("Vérifiez les champs signalés.")
     first_name = console.page.get_by_label("Prénom")
     assert first_name.get_attribute("aria-invalid") == "true"
-    assert console.page.locator("#f-first_name-error").inner_text()  # the API's message, next to the field
-    assert console.page.locator("#f-email-error").inner_text()
+    # The API's messages, next to their fields, in French.
+    assert console.page.locator("#f-first_name-error").inner_text() == "Ne peut pas être vide."
+    assert "Adresse e-mail invalide" in console.page.locator("#f-email-error").inner_text()
     console.fits_the_screen()
     console.accessible()
     console.shot("1-send-refused")

@@ -182,6 +182,37 @@ function clearErrors(form) {
   if (general) general.remove();
 }
 
+// The API's field messages are English (the contract's); the console shows them in French. An
+// unknown message is shown as the API wrote it rather than hidden.
+const FIELD_MESSAGES = [
+  [/^required$/, "Champ obligatoire."],
+  [/^unknown field$/, "Champ inconnu."],
+  [/^String should have at least 1 character/, "Ne peut pas être vide."],
+  [/^String should have at most (\d+) characters?/, (n) => `${n} caractères au plus.`],
+  [/^Input should be 'fr' or 'en'/, "Choisissez le français ou l'anglais."],
+  [/^give an email address or a phone number$/, "Donnez une adresse e-mail ou un numéro de téléphone."],
+  [/^must be an email address of at most 254 characters$/, "Adresse e-mail de 254 caractères au plus."],
+  [/^must be an email address with only ASCII letters before the @$/, "Adresse e-mail invalide (lettres sans accent avant le @)."],
+  [/^must be a phone number, French national or E\.164$/, "Numéro invalide : 06 12 34 56 78 ou +33 6 12 34 56 78."],
+  [/^must be a phone number$/, "Numéro de téléphone invalide."],
+  [/^must be a valid phone number$/, "Ce numéro n'existe pas."],
+  [/^must be a mobile number/, "Il faut un numéro de mobile : l'invitation part par SMS."],
+  [/^SMS can only be sent to numbers of: (.+)$/, (list) => `Les SMS ne partent que vers ces pays : ${list}.`],
+  [/^must be an IANA time zone name/, "Fuseau horaire inconnu (par exemple Europe/Paris)."],
+  [/^must not contain control characters$/, "Caractères de contrôle interdits."],
+  [/^must not contain text-direction controls$/, "Caractères de direction du texte interdits."],
+  [/^must contain visible characters$/, "Ne peut pas être vide."],
+  [/^(first_name|last_name) cannot be removed$/, "Ne peut pas être effacé."],
+];
+
+function fieldMessage(text) {
+  for (const [pattern, french] of FIELD_MESSAGES) {
+    const found = pattern.exec(text);
+    if (found) return typeof french === "function" ? french(...found.slice(1)) : french;
+  }
+  return text;
+}
+
 // The API's 422: each field's message next to the field, the rest above the form.
 function showErrors(form, answer) {
   clearErrors(form);
@@ -191,7 +222,7 @@ function showErrors(form, answer) {
   for (const [key, message] of Object.entries(fields)) {
     const name = String(key).split(".").pop();
     const input = form.elements[name];
-    const text = Array.isArray(message) ? message.join(" ") : String(message);
+    const text = fieldMessage(Array.isArray(message) ? message.join(" ") : String(message));
     if (input && input.id) {
       input.setAttribute("aria-invalid", "true");
       $(`#${input.id}-error`, form).textContent = text;

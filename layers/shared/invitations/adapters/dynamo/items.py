@@ -27,7 +27,7 @@ from invitations.clock import iso, parse_iso
 from invitations.domain.delivery import SentMessage
 from invitations.domain.events import Actor, DomainEvent, Message
 from invitations.domain.history import HistoryEntry
-from invitations.domain.invitation import DeliveryOutcome, Invitation, sent_key
+from invitations.domain.invitation import DeliveryOutcome, Invitation, retained_until, sent_key
 from invitations.domain.outbox import DONE_KEPT_FOR, OutboxEntry
 from invitations.domain.patient import Patient
 from invitations.domain.quotas import Quota
@@ -117,19 +117,21 @@ def patient_key(patient_id: str) -> dict[str, Any]:
     return dump({"pk": f"PAT#{patient_id}", "sk": "PAT"})
 
 
-def expired_ttl(inv: Invitation, retention: timedelta) -> int:
-    """When DynamoDB's TTL may remove an expired invitation and its name entries (nothing relies
-    on when it does: an expired invitation reads as expired either way)."""
-    return int((inv.expires_at + retention).timestamp())
+def _epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
+def retention_ttl(inv: Invitation, retention: timedelta) -> int | None:
+    """When DynamoDB's TTL may remove a deleted or expired invitation and what it keeps (nothing
+    relies on when it does: a deleted invitation is invisible, an expired one reads as expired)."""
+    return _epoch(retained_until(inv, retention))
 
 
 def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
     item = {"pk": f"INV#{inv.id}", "sk": "INV", "type": "invitation", **_invitations.to_item(inv)}
+    item["ttl"] = retention_ttl(inv, retention)  # deleted or expired: removed after the retention period
     if inv.stored_status == "deleted":
-        # Out of every index; DynamoDB's TTL removes the tombstone after the retention period.
-        assert inv.deleted_at is not None
-        item["ttl"] = int((inv.deleted_at + retention).timestamp())
-        return dump(item)
+        return dump(item)  # out of every index
     key = sent_key(inv)
     item.update(gsi1pk=f"CLIN#{inv.clinician_id}", gsi1sk=key)
     item.update(gsi2pk=f"CLIN#{inv.clinician_id}#{inv.stored_status}", gsi2sk=key)
@@ -139,8 +141,6 @@ def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
         item.update(due_pk=f"DUE#{shard}", due_sk=f"{iso(inv.expires_at)}#{inv.id}")
         if inv.remind_at is not None and inv.reminded_link != inv.link_version:  # sparse: reminders due
             item.update(remind_pk=f"REMIND#{shard}", remind_sk=f"{iso(inv.remind_at)}#{inv.id}")
-    if inv.stored_status == "expired":
-        item["ttl"] = expired_ttl(inv, retention)
     return dump(item)
 
 

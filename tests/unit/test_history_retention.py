@@ -194,6 +194,29 @@ def test_an_invitation_gone_is_not_aligned_to(w):
     assert w.store.alignments == [] and kept(w, inv.id)[:2] == [("sent", None), ("deleted", w.clock.now() + RETENTION)]
 
 
+def test_the_invitation_read_again_is_compared_by_its_revisions_value(w):
+    """Two reads decode two equal revisions, never the same object (above 256, not even for ints)."""
+    inv = sending.send(w.services, ALICE, HELENE)
+    managing.delete(w.services, ALICE, inv.id)
+    w.store.invitations[inv.id] = replace(w.store.invitations[inv.id], rev=1000)
+    unit_of_work = w.services.unit_of_work
+
+    def decoding_each_read():
+        uow = unit_of_work()
+        read = uow.invitations.get
+
+        def get(*key: str):
+            found = read(*key)
+            return replace(found, rev=int(str(found.rev))) if found else None
+
+        uow.invitations.get = get  # type: ignore[method-assign]
+        return uow
+
+    w.services.unit_of_work = decoding_each_read
+    assert w.run_outbox() == 0
+    assert w.store.alignments == [inv.id]  # wrote, read again, found it unchanged
+
+
 def test_a_change_committed_while_aligning_is_aligned_to_in_turn(w, monkeypatch):
     """The resend's own dispatch may have aligned before this one's writes land: this one reads
     the invitation again after writing, and aligns to what it finds."""

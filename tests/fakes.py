@@ -24,6 +24,7 @@ from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
 from invitations.use_cases.base import Services
 
 BASE_URL = "https://invite.example.org"
+RETENTION = timedelta(days=90)  # RetentionDays' default: how long a deleted or expired invitation is kept
 
 
 class FrozenClock:
@@ -50,7 +51,9 @@ class Store:
     quotas: dict[Any, Quota] = field(default_factory=dict)
     messages: dict[str, SentMessage] = field(default_factory=dict)  # by the provider's message id
     reports: set[tuple[str, str]] = field(default_factory=set)
-    history: list[HistoryEntry] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)  # each with its `kept_until` (the item's ttl)
+    retention: timedelta = RETENTION
+    alignments: list[str] = field(default_factory=list)  # invitation ids whose history was aligned
     commits: int = 0  # successful commits that wrote something
     writes: list[int] = field(default_factory=list)  # items written by each such commit
     lose_next: int = 0  # the next N commits lose a race (as if another writer came first)
@@ -70,6 +73,8 @@ class _Entities[E: (Invitation, Patient, OutboxEntry, Quota)]:
         self._kind = kind
         self._store = store
         self._known: dict[Any, E] = {}
+        self._read: dict[Any, E] = {}
+        self._written: dict[Any, E] = {}
 
     def known(self, entity: E) -> None:
         self._known[_key(entity)] = entity
@@ -77,15 +82,26 @@ class _Entities[E: (Invitation, Patient, OutboxEntry, Quota)]:
     def get(self, *key: str) -> E | None:
         found = key[0] if len(key) == 1 else key
         if found in self._known:
-            return self._known[found]
-        self._store.reads += 1
-        return self._stored.get(found)
+            value: E | None = self._known[found]
+        else:
+            self._store.reads += 1
+            value = self._stored.get(found)
+        if value is not None:
+            self._read[found] = value
+        return value
+
+    def current(self, *key: str) -> E | None:
+        """As this unit of work leaves it (written, else as read); None if untouched."""
+        found = key[0] if len(key) == 1 else key
+        return self._written.get(found) or self._read.get(found)
 
     def add(self, entity: E) -> None:
+        self._written[_key(entity)] = entity
         self._staged.append((self._kind, entity, None))
 
     def update(self, new: E, previous: E) -> E:
         stored = replace(new, rev=previous.rev + 1)
+        self._written[_key(stored)] = stored
         self._staged.append((self._kind, stored, previous.rev))
         return stored
 
@@ -93,7 +109,7 @@ class _Entities[E: (Invitation, Patient, OutboxEntry, Quota)]:
         """Create (previous None) or update: the quotas' one write."""
         if previous is None:
             stored = replace(new, rev=1)
-            self._staged.append((self._kind, stored, None))
+            self.add(stored)
             return stored
         return self.update(new, previous)
 
@@ -122,6 +138,23 @@ class _FakeReports:
         self._uow.after_commit.append(lambda: self._uow.store.reports.add(key))
 
 
+class FakeHistory:
+    """Aligns as the adapter does: every entry of the invitation, only those that differ."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def align(self, invitation: Invitation) -> int:
+        self._store.alignments.append(invitation.id)
+        until = history.kept_until(invitation, self._store.retention)
+        written = 0
+        for n, entry in enumerate(self._store.history):
+            if entry.invitation_id == invitation.id and entry.kept_until != until:
+                self._store.history[n] = replace(entry, kept_until=until)
+                written += 1
+        return written
+
+
 class FakeUnitOfWork:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -130,6 +163,7 @@ class FakeUnitOfWork:
         self.conditions: list[Callable[[], bool]] = []
         self.messages = _FakeMessages(self)
         self.reports = _FakeReports(self)
+        self.history = FakeHistory(store)
         self._staged: list[tuple[str, Any, int | None]] = []
         self._events: list[DomainEvent] = []
         self._history: list[HistoryEntry] = []
@@ -162,7 +196,9 @@ class FakeUnitOfWork:
                     raise ConcurrentChange()
             for kind, entity, _ in self._staged:
                 getattr(self._store, kind)[_key(entity)] = entity
-            self._store.history.extend(self._history)
+            for entry in self._history:  # kept as long as its invitation, as this change leaves it
+                until = history.kept_until(self.invitations.current(entry.invitation_id), self._store.retention)
+                self._store.history.append(replace(entry, kept_until=until))
             for write in self.after_commit:
                 write()
             self._store.commits += 1

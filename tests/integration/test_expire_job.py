@@ -50,29 +50,34 @@ def test_a_run_short_of_time_stops_and_the_next_one_resumes(stack, clock):
 
 
 def _items_of(invitation_id: str) -> dict[str, dict]:
-    """The invitation's own item and its name entries, as stored (moto's table)."""
+    """The invitation's own item, its history and its name entries, as stored (moto's table)."""
     import boto3
     from boto3.dynamodb.types import TypeDeserializer
 
     raw = boto3.client("dynamodb").scan(TableName="invitations-test")["Items"]
     items = [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in raw]
     return {
-        item["pk"] if item["pk"].startswith("INV#") else item["sk"]: item
+        item["pk"] if item["sk"] == "INV" else item["sk"]: item
         for item in items
-        if (item["pk"], item["sk"]) == (f"INV#{invitation_id}", "INV")
+        if (item["pk"] == f"INV#{invitation_id}" and (item["sk"] == "INV" or item["sk"].startswith("HIST#")))
         or (item["pk"].startswith("NAME#") and item.get("invitation_id") == invitation_id)
     }
 
 
-def test_an_expired_invitation_and_its_name_entries_carry_the_retention_ttl_until_resent(stack, clock):
+def test_an_expired_invitation_its_name_entries_and_history_carry_the_retention_ttl_until_resent(stack, clock):
+    from tests.support import STREAM
+
     [invitation_id] = send_some(1)
     clock.advance(days=15)
     assert run_job()["expired"] == 1
+    STREAM.drain()  # the expiry's event dispatched: the history aligned
     items = _items_of(invitation_id)
     invitation = items.pop(f"INV#{invitation_id}")
     expires_at = clock.current - timedelta(days=1)  # sent 15 days ago, valid 14
     assert invitation["ttl"] == int(expires_at.timestamp()) + 90 * 86400  # RetentionDays after expiry
-    assert len(items) == 2 and {entry["ttl"] for entry in items.values()} == {invitation["ttl"]}
+    history = sorted(entry["history_type"] for entry in items.values() if "history_type" in entry)
+    assert history == ["dispatched", "expired", "sent"]
+    assert len(items) == 5 and {entry.get("ttl") for entry in items.values()} == {invitation["ttl"]}
 
     assert call("POST", f"/invitations/{invitation_id}/resend").status == 200
     assert all("ttl" not in item for item in _items_of(invitation_id).values())

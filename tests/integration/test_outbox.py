@@ -3,12 +3,16 @@ hands them over, whatever fails, and never twice; a poison entry is retried, bis
 up on without blocking the others, and the sweeper finds it; nothing waits for a provider."""
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from invitations import runtime
+from invitations.adapters.dynamo.items import history_from, history_item, history_query, history_ttl
+from invitations.domain import history
 from tests.support import EVENTS, FakeContext, call, failed_batches, handler_of, links_in, token_of
 
 HELENE = {"first_name": "Hélène", "last_name": "Dispatchova", "email": "helene.dispatchova@example.org"}
@@ -164,18 +168,88 @@ def test_history_is_the_owners_and_holds_no_patient_data(stack):
     assert call("GET", f"/invitations/{inv['id']}/history").status == 404
 
 
+def _partition(invitation_id: str) -> list[dict]:
+    return boto3.client("dynamodb").query(
+        TableName="invitations-test",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"INV#{invitation_id}"}},
+    )["Items"]
+
+
 def test_every_item_of_an_invitation_is_one_query_away(stack):
     inv = call("POST", "/invitations", HELENE).json
     call("POST", f"/invitations/{inv['id']}/resend")
-    items = boto3.client("dynamodb").query(
-        TableName="invitations-test",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"INV#{inv['id']}"}},
-    )["Items"]
+    items = _partition(inv["id"])
     kinds = sorted(i["type"]["S"] for i in items)
     assert kinds == ["history"] * 4 + ["invitation"] + ["outbox"] * 2
     done = [i for i in items if i["type"]["S"] == "outbox"]
     assert all("ttl" in i and "undone_pk" not in i for i in done)  # done: out of the sweeper's index, expiring
+
+
+def test_after_a_deletion_every_history_entry_expires_with_the_tombstone(stack, clock):
+    inv = call("POST", "/invitations", HELENE).json
+    call("PATCH", f"/invitations/{inv['id']}", {"last_name": "Corrigé"})
+    assert all("ttl" not in i for i in _partition(inv["id"]) if i["type"]["S"] == "history")
+    clock.advance(hours=3)
+    assert call("DELETE", f"/invitations/{inv['id']}").status == 204  # the stream dispatched its event
+    items = _partition(inv["id"])
+    [tombstone] = [i for i in items if i["type"]["S"] == "invitation"]
+    assert tombstone["ttl"] == {"N": str(int(clock.now().timestamp()) + 90 * 86400)}  # RetentionDays after deletion
+    entries = [i for i in items if i["type"]["S"] == "history"]
+    assert sorted(i["history_type"]["S"] for i in entries) == ["corrected", "deleted", "dispatched", "sent"]
+    assert all(i.get("ttl") == tombstone["ttl"] for i in entries)
+
+
+def test_a_history_item_carries_its_retention_as_the_ttl():
+    at = datetime(2026, 1, 5, 9, 0, 0, 500_000, tzinfo=UTC)
+    entry = history.delivery_outcome("0" * 32, "not_sent", at, "email", "e1", "invitation deleted")
+    until = at + timedelta(days=90)
+    item = history_item(replace(entry, kept_until=until))
+    assert item["ttl"] == {"N": str(int(until.timestamp()))} and "kept_until" not in item
+    assert history_from(item) == replace(entry, kept_until=until.replace(microsecond=0))
+    bare = history_item(entry)
+    assert "ttl" not in bare and history_from(bare) == entry
+
+
+def test_only_an_entry_whose_ttl_differs_is_written_and_only_while_it_is_there():
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    entry = history.delivery_outcome("0" * 32, "dispatched", at, "email", "e1")
+    item, until = history_item(entry), at + timedelta(days=90)
+    assert history_ttl(item, None) is None
+    update = history_ttl(item, until)
+    assert update is not None
+    assert update["Update"]["Key"] == {"pk": item["pk"], "sk": item["sk"]}
+    assert update["Update"]["UpdateExpression"] == "SET #ttl = :ttl"
+    assert update["Update"]["ExpressionAttributeValues"] == {":ttl": {"N": str(int(until.timestamp()))}}
+    assert update["Update"]["ConditionExpression"] == "attribute_exists(pk)"
+    with_ttl = history_item(replace(entry, kept_until=until))
+    assert history_ttl(with_ttl, until) is None
+    removal = history_ttl(with_ttl, None)
+    assert removal is not None and removal["Update"]["UpdateExpression"] == "REMOVE #ttl"
+    assert "ExpressionAttributeValues" not in removal["Update"]
+    query = history_query("0" * 32, consistent=True)
+    assert query["ConsistentRead"] is True and "ConsistentRead" not in history_query("0" * 32)
+
+
+def test_the_adapter_writes_only_the_entries_that_differ_and_brings_no_erased_one_back(stack, clock):
+    from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+    from invitations.domain.errors import ConcurrentChange
+
+    inv = call("POST", "/invitations", HELENE).json
+    [gone, kept] = [i for i in _partition(inv["id"]) if i["type"]["S"] == "history"]
+    key = {"pk": gone["pk"], "sk": gone["sk"]}
+    boto3.client("dynamodb").delete_item(TableName="invitations-test", Key=key)  # erased by TTL meanwhile
+    with pytest.raises(ConcurrentChange):
+        runtime.table().write([history_ttl(gone, clock.now())])
+    invitation = DynamoUnitOfWork(runtime.table()).invitations.get(inv["id"])
+    assert invitation is not None
+    tombstone = replace(invitation, stored_status="deleted", deleted_at=clock.now())
+    assert DynamoUnitOfWork(runtime.table()).history.align(tombstone) == 1
+    assert DynamoUnitOfWork(runtime.table()).history.align(tombstone) == 0
+    [entry] = [i for i in _partition(inv["id"]) if i["type"]["S"] == "history"]
+    assert entry["sk"] == kept["sk"] and entry["ttl"] == {"N": str(int(clock.now().timestamp()) + 90 * 86400)}
+    assert DynamoUnitOfWork(runtime.table()).history.align(invitation) == 1  # revived: the ttl removed
+    assert all("ttl" not in i for i in _partition(inv["id"]) if i["type"]["S"] == "history")
 
 
 @pytest.mark.parametrize("function", ["dispatch", "sweep_outbox"])

@@ -130,10 +130,23 @@ class OutboxEntries(Protocol):
     def update(self, new: OutboxEntry, previous: OutboxEntry) -> OutboxEntry: ...
 
 
+class HistoryEntries(Protocol):
+    """An invitation's history entries, kept as long as the invitation is (domain/history.py)."""
+
+    def align(self, invitation: Invitation) -> int:
+        """Give every history entry of the invitation the invitation's retention as given (none
+        when it has none), writing only the entries that differ; returns how many it wrote. Not
+        staged: written at once, entry by entry (a history may outgrow one commit), each write
+        idempotent; an entry erased meanwhile stays erased."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One change: everything staged is committed at once and conditionally (each entity as it
     was read), or not at all (ConcurrentChange). An event raised is stored with the change, as an
-    outbox entry and a history entry, in the same commit; `commit` returns the events."""
+    outbox entry and a history entry, in the same commit; `commit` returns the events. Every
+    history entry committed is kept as long as its invitation as the change leaves it (staged,
+    else as read; none when the change did not touch it)."""
 
     @property
     def invitations(self) -> Invitations: ...
@@ -152,6 +165,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reports(self) -> Reports: ...
+
+    @property
+    def history(self) -> HistoryEntries: ...
 
     def raise_event(self, event: DomainEvent) -> None: ...
 

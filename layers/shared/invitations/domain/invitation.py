@@ -3,7 +3,7 @@ moment and returns the next invitation (or raises a domain error); the unit of w
 with a write conditioned on the revision it was read at."""
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from invitations.clock import iso
@@ -166,6 +166,18 @@ def record_delivery(invitation: Invitation, link_version: int, outcome: Delivery
 def delete(invitation: Invitation, now: datetime) -> Invitation:
     rules.may_delete(invitation)
     return replace(invitation, stored_status="deleted", deleted_at=now)
+
+
+def retained_until(invitation: Invitation, retention: timedelta) -> datetime | None:
+    """When the invitation, and everything kept of it (its name words, its history), may be
+    erased: `retention` after its deletion or after its expiry; never while pending or accepted
+    (None). A resend revives an expired invitation, and with it everything it keeps."""
+    if invitation.stored_status == "deleted":
+        assert invitation.deleted_at is not None
+        return invitation.deleted_at + retention
+    if invitation.stored_status == "expired":
+        return invitation.expires_at + retention
+    return None
 
 
 def accept(invitation: Invitation, patient_id: str, now: datetime) -> Invitation:

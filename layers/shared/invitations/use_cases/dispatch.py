@@ -3,8 +3,10 @@ entry, at least once and never twice for what is done:
   1. its message, if any: re-read the invitation; send nothing if the message became stale;
      else send it and record the outcome on the invitation, the entry and the history in one
      commit (a transient refusal is retried; the last allowed attempt records `failed`);
-  2. publish the event (its `event_id` lets consumers drop a repeat);
-  3. mark the entry done (it then expires by TTL).
+  2. after an event that may move the invitation's retention (deleted, expired, resent), give
+     every history entry the invitation's retention as it is now (domain/history.py);
+  3. publish the event (its `event_id` lets consumers drop a repeat);
+  4. mark the entry done (it then expires by TTL).
 The one crash window left: between the provider taking a message and step 1's commit (a few
 milliseconds); a crash there sends that message again on the retry."""
 
@@ -22,6 +24,8 @@ from invitations.observability import logger
 from invitations.ports import DeliveryFailed, UnitOfWork
 from invitations.use_cases.base import Services, commit_change
 
+ALIGN_ROUNDS = 3  # reads of an invitation that keeps changing while its history is aligned
+
 
 class RetryLater(Exception):
     """The entry could not be dispatched now; the stream (or the sweeper) tries it again."""
@@ -34,6 +38,7 @@ def dispatch(services: Services, invitation_id: str, event_id: str) -> None:
         return  # already dispatched: a repeated record or a sweep after the stream
     if entry.needs_delivery:
         entry = _deliver(services, entry)
+    _align_history(services, entry)
     try:
         services.events.publish(entry.event_type, entry.detail)
     except DeliveryFailed as failure:
@@ -43,6 +48,29 @@ def dispatch(services: Services, invitation_id: str, event_id: str) -> None:
     now = services.clock.now()
     _commit_entry(services, entry, lambda uow, current: uow.outbox.update(outbox.done(current, now), current))
     logger.info("event dispatched", extra={"detail_type": entry.event_type, "event_id": entry.event_id})
+
+
+def _align_history(services: Services, entry: OutboxEntry) -> None:
+    """The history's retention, off the requests' path: after an event that may move it, every
+    entry gets the invitation's as it is now (a gone invitation: nothing to align to; its entries
+    keep what they carry). Aligning to the present makes a retried or late event harmless (an
+    expiry dispatched after a resend puts no TTL back). When something was written, the
+    invitation is read again: a change committed meanwhile, whose own dispatch may have aligned
+    before these writes, is aligned to in turn."""
+    if not history.moves_retention(entry.event_type, entry.detail):
+        return
+    aligned_to: Invitation | None = None
+    for _ in range(ALIGN_ROUNDS):
+        uow = services.unit_of_work()
+        invitation = uow.invitations.get(entry.invitation_id)
+        if invitation is None or (aligned_to is not None and invitation.rev == aligned_to.rev):
+            return
+        written = uow.history.align(invitation)
+        if not written:
+            return  # nothing written, nothing stale: the entries were right as of that read
+        logger.info("history aligned", extra={"invitation_id": invitation.id, "entries": written})
+        aligned_to = invitation
+    raise RetryLater("the invitation kept changing while its history was aligned")
 
 
 def _commit_entry(

@@ -6,7 +6,7 @@ index attributes that place them (docs/data-model.md):
                    Remind (sparse: a reminder not sent yet, by when it is due)
   PAT#<id> / PAT   the patient record; ByClinician under CLINPAT#<clinician>
   INV#<id> / OUT#<event id>              an outbox entry; Undone (sparse: until done, by age)
-  INV#<id> / HIST#<at>#<entry id>        a history entry
+  INV#<id> / HIST#<at>#<entry id>        a history entry; `ttl` the invitation's (kept as long as it)
   QUOTA#<kind>#<ids and pseudonyms> / QUOTA   a send count over the last 24 hours
   MSG#<provider message id> / MSG        which invitation and link a message carried (its reports)
   INV#<id> / REPORT#<report id>          a provider report already applied
@@ -19,7 +19,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, get_type_hints
 
 from invitations.adapters.dynamo.codec import dump, value
@@ -27,7 +27,7 @@ from invitations.clock import iso, parse_iso
 from invitations.domain.delivery import SentMessage
 from invitations.domain.events import Actor, DomainEvent, Message
 from invitations.domain.history import HistoryEntry
-from invitations.domain.invitation import DeliveryOutcome, Invitation, sent_key
+from invitations.domain.invitation import DeliveryOutcome, Invitation, retained_until, sent_key
 from invitations.domain.outbox import DONE_KEPT_FOR, OutboxEntry
 from invitations.domain.patient import Patient
 from invitations.domain.quotas import Quota
@@ -75,11 +75,14 @@ _CONVERTERS: dict[Any, tuple[Convert, Convert]] = {
 
 
 class _Mapper[T]:
-    """An entity's fields <-> an item's attributes (`renamed`: field -> attribute name)."""
+    """An entity's fields <-> an item's attributes (`renamed`: field -> attribute name; `apart`:
+    fields with a default that the item keeps its own way)."""
 
-    def __init__(self, entity: type[T], renamed: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, entity: type[T], renamed: dict[str, str] | None = None, apart: frozenset[str] = frozenset()
+    ) -> None:
         hints = get_type_hints(entity)
-        fields = dataclasses.fields(entity)  # type: ignore[arg-type]
+        fields = [f for f in dataclasses.fields(entity) if f.name not in apart]  # type: ignore[arg-type]
         self._entity = entity
         self._fields = [
             (f.name, (renamed or {}).get(f.name, f.name), *_CONVERTERS.get(hints[f.name], (_same, _same)))
@@ -103,7 +106,7 @@ class _Mapper[T]:
 _invitations = _Mapper(Invitation, {"stored_status": "status"})
 _patients = _Mapper(Patient)
 _outbox = _Mapper(OutboxEntry)
-_history = _Mapper(HistoryEntry, {"type": "history_type"})
+_history = _Mapper(HistoryEntry, {"type": "history_type"}, apart=frozenset({"kept_until"}))  # kept_until: `ttl`
 _quotas = _Mapper(Quota)
 _messages = _Mapper(SentMessage)
 UNDONE_SHARDS = 4  # spreads the sparse Undone index's writes over a few partitions
@@ -117,19 +120,21 @@ def patient_key(patient_id: str) -> dict[str, Any]:
     return dump({"pk": f"PAT#{patient_id}", "sk": "PAT"})
 
 
-def expired_ttl(inv: Invitation, retention: timedelta) -> int:
-    """When DynamoDB's TTL may remove an expired invitation and its name entries (nothing relies
-    on when it does: an expired invitation reads as expired either way)."""
-    return int((inv.expires_at + retention).timestamp())
+def _epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
+def retention_ttl(inv: Invitation, retention: timedelta) -> int | None:
+    """When DynamoDB's TTL may remove a deleted or expired invitation and what it keeps (nothing
+    relies on when it does: a deleted invitation is invisible, an expired one reads as expired)."""
+    return _epoch(retained_until(inv, retention))
 
 
 def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
     item = {"pk": f"INV#{inv.id}", "sk": "INV", "type": "invitation", **_invitations.to_item(inv)}
+    item["ttl"] = retention_ttl(inv, retention)  # deleted or expired: removed after the retention period
     if inv.stored_status == "deleted":
-        # Out of every index; DynamoDB's TTL removes the tombstone after the retention period.
-        assert inv.deleted_at is not None
-        item["ttl"] = int((inv.deleted_at + retention).timestamp())
-        return dump(item)
+        return dump(item)  # out of every index
     key = sent_key(inv)
     item.update(gsi1pk=f"CLIN#{inv.clinician_id}", gsi1sk=key)
     item.update(gsi2pk=f"CLIN#{inv.clinician_id}#{inv.stored_status}", gsi2sk=key)
@@ -139,8 +144,6 @@ def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
         item.update(due_pk=f"DUE#{shard}", due_sk=f"{iso(inv.expires_at)}#{inv.id}")
         if inv.remind_at is not None and inv.reminded_link != inv.link_version:  # sparse: reminders due
             item.update(remind_pk=f"REMIND#{shard}", remind_sk=f"{iso(inv.remind_at)}#{inv.id}")
-    if inv.stored_status == "expired":
-        item["ttl"] = expired_ttl(inv, retention)
     return dump(item)
 
 
@@ -193,13 +196,42 @@ def history_item(entry: HistoryEntry) -> dict[str, Any]:
     # Sorted by the service's time, then by the moment it was written (two entries in one
     # millisecond keep their order), then by id (unique).
     sk = f"HIST#{iso(entry.at)}#{time.time_ns():020d}#{entry.entry_id}"
-    item = {"pk": f"INV#{entry.invitation_id}", "sk": sk, "type": "history"}
-    item.update(_history.to_item(entry))
+    item: dict[str, Any] = {"pk": f"INV#{entry.invitation_id}", "sk": sk, "type": "history"}
+    item.update(_history.to_item(entry), ttl=_epoch(entry.kept_until))  # no ttl: kept while the invitation is
     return dump(item)
 
 
 def history_from(raw: dict[str, Any]) -> HistoryEntry:
-    return _history.from_item(raw)
+    entry = _history.from_item(raw)
+    if "ttl" in raw:
+        entry = dataclasses.replace(entry, kept_until=datetime.fromtimestamp(int(raw["ttl"]["N"]), UTC))
+    return entry
+
+
+def history_query(invitation_id: str, consistent: bool = False) -> dict[str, Any]:
+    """Every history entry of an invitation, oldest first: one query on its partition."""
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :hist)",
+        "ExpressionAttributeValues": dump({":pk": f"INV#{invitation_id}", ":hist": "HIST#"}),
+    }
+    return dict(query, ConsistentRead=True) if consistent else query
+
+
+def history_ttl(raw: dict[str, Any], kept_until: datetime | None) -> dict[str, Any] | None:
+    """The write that keeps a stored history entry until then (None: no TTL), only while the entry
+    is still there (TTL may have erased it meanwhile); None when it carries that TTL already."""
+    ttl = _epoch(kept_until)
+    if (int(raw["ttl"]["N"]) if "ttl" in raw else None) == ttl:
+        return None
+    update: dict[str, Any] = {
+        "Key": {"pk": raw["pk"], "sk": raw["sk"]},
+        "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeNames": {"#ttl": "ttl"},
+        "UpdateExpression": "REMOVE #ttl" if ttl is None else "SET #ttl = :ttl",
+    }
+    if ttl is not None:
+        update["ExpressionAttributeValues"] = dump({":ttl": ttl})
+    return {"Update": update}
 
 
 def quota_key(key: str) -> dict[str, Any]:

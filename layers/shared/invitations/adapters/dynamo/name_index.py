@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from invitations.adapters.dynamo.codec import dump
-from invitations.adapters.dynamo.items import expired_ttl
+from invitations.adapters.dynamo.items import retention_ttl
 from invitations.adapters.dynamo.table import Table
 from invitations.domain.invitation import Invitation, sent_key
 from invitations.text import name_words
@@ -26,8 +26,9 @@ def _key(inv: Invitation, word: str) -> dict[str, Any]:
 
 
 def entry(inv: Invitation, word: str, retention: timedelta) -> dict[str, Any]:
-    # An expired invitation's name entries go with it: no fragment of a name outlives it.
-    ttl = expired_ttl(inv, retention) if inv.stored_status == "expired" else None
+    # An expired invitation's name entries go with it: no fragment of a name outlives it (a
+    # deleted one has none left).
+    ttl = retention_ttl(inv, retention)
     return dump(
         {
             "pk": f"NAME#{inv.clinician_id}",

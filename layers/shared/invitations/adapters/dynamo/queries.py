@@ -104,11 +104,7 @@ class DynamoQueries:
             yield from self._invitations(query, page_size)
 
     def history(self, invitation_id: str) -> list[HistoryEntry]:
-        query = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :hist)",
-            "ExpressionAttributeValues": dump({":pk": f"INV#{invitation_id}", ":hist": "HIST#"}),
-        }
-        return [items.history_from(raw) for raw in self._table.query(query, page_size=100)]
+        return [items.history_from(raw) for raw in self._table.query(items.history_query(invitation_id), 100)]
 
     def undone_outbox(self, created_before: datetime, page_size: int = 100) -> Iterator[tuple[str, str]]:
         """Entries not done, oldest first per shard: reads grow with them only (a sparse index)."""

@@ -29,12 +29,14 @@ class Table:
         return item
 
     def write(self, operations: list[dict[str, Any]]) -> None:
-        """One conditional PutItem when a change touches one item; else one TransactWriteItems
-        (DynamoDB bills a transactional write twice, so it is used only when needed)."""
+        """One conditional PutItem (or UpdateItem) when a change touches one item; else one
+        TransactWriteItems (DynamoDB bills a transactional write twice, so it is used only when
+        needed). A failed condition raises ConcurrentChange."""
         try:
-            if len(operations) == 1 and "Put" in operations[0]:
-                put = dict(operations[0]["Put"], TableName=self.name)
-                self.usage.add(self.client.put_item(**put, ReturnConsumedCapacity="TOTAL"))
+            if len(operations) == 1 and operations[0].keys() & {"Put", "Update"}:
+                ((kind, operation),) = operations[0].items()
+                call = self.client.put_item if kind == "Put" else self.client.update_item
+                self.usage.add(call(**dict(operation, TableName=self.name), ReturnConsumedCapacity="TOTAL"))
             else:
                 items = [{kind: dict(op, TableName=self.name) for kind, op in o.items()} for o in operations]
                 response = self.client.transact_write_items(TransactItems=items, ReturnConsumedCapacity="TOTAL")

@@ -2,7 +2,9 @@
 stages what it changes, and `commit` writes it all, each item conditioned on the revision it was
 read at: one conditional PutItem when the change touches one item, else one TransactWriteItems.
 A lost race raises ConcurrentChange and writes nothing. An event raised is written in the same
-commit as an outbox item (the table's stream takes it to the dispatcher) and a history item."""
+commit as an outbox item (the table's stream takes it to the dispatcher) and a history item,
+which carries the invitation's retention as the change leaves it (domain/history.py); the
+dispatcher aligns the older entries afterwards (`history.align`, written at once, not staged)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ from invitations.adapters.dynamo.codec import dump
 from invitations.adapters.dynamo.table import Table
 from invitations.domain import history
 from invitations.domain.delivery import SentMessage
+from invitations.domain.errors import ConcurrentChange
 from invitations.domain.events import DomainEvent
 from invitations.domain.history import HistoryEntry
 from invitations.domain.ids import is_id
@@ -40,16 +43,26 @@ class _Invitations:
         self._table = table
         self._staged = staged
         self._known: dict[str, Invitation] = {}
+        self._read: dict[str, Invitation] = {}
+        self._written: dict[str, Invitation] = {}
 
     def known(self, invitation: Invitation) -> None:
         self._known[invitation.id] = invitation
 
     def get(self, invitation_id: str) -> Invitation | None:
         if invitation_id in self._known:
-            return self._known[invitation_id]
-        if not is_id(invitation_id):
+            found: Invitation | None = self._known[invitation_id]
+        elif not is_id(invitation_id):
             return None  # no such key can exist (and an oversized one would be refused by DynamoDB)
-        return items.invitation_from(self._table.get(items.invitation_key(invitation_id)))
+        else:
+            found = items.invitation_from(self._table.get(items.invitation_key(invitation_id)))
+        if found is not None:
+            self._read[invitation_id] = found
+        return found
+
+    def current(self, invitation_id: str) -> Invitation | None:
+        """The invitation as this change leaves it (written, else as read); None if untouched."""
+        return self._written.get(invitation_id) or self._read.get(invitation_id)
 
     def add(self, invitation: Invitation) -> None:
         self._stage(invitation, None)
@@ -58,6 +71,7 @@ class _Invitations:
         return self._stage(replace(new, rev=previous.rev + 1), previous)
 
     def _stage(self, stored: Invitation, previous: Invitation | None) -> Invitation:
+        self._written[stored.id] = stored
         retention = self._table.retention
         self._staged.append(_put(items.invitation_item(stored, retention), previous.rev if previous else None))
         self._staged.extend(name_index.changes(stored, previous, retention))
@@ -142,17 +156,43 @@ class _Reports:
         self._staged.append(_put(items.report_item(invitation_id, report_id, datetime.now(UTC)), None))
 
 
+class _History:
+    """An invitation's history entries, kept as long as the invitation is."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def align(self, invitation: Invitation) -> int:
+        """Each entry gets the invitation's retention as given (one consistent query on its
+        partition, page by page); only those that differ are written, one UpdateItem each (a
+        history may outgrow a transaction; each write is idempotent). Returns how many."""
+        until = history.kept_until(invitation, self._table.retention)
+        written = 0
+        for raw in self._table.query(items.history_query(invitation.id, consistent=True), page_size=100):
+            update = items.history_ttl(raw, until)
+            if update is None:
+                continue
+            try:
+                self._table.write([update])
+            except ConcurrentChange:
+                continue  # erased by its TTL meanwhile: nothing left to keep
+            written += 1
+        return written
+
+
 class DynamoUnitOfWork:
     def __init__(self, table: Table) -> None:
         self._table = table
         self._staged: list[dict[str, Any]] = []
         self._events: list[DomainEvent] = []
+        self._history: list[HistoryEntry] = []
         self.invitations = _Invitations(table, self._staged)
         self.patients = _Patients(table, self._staged)
         self.outbox = _Outbox(table, self._staged)
         self.quotas = _Quotas(table, self._staged)
         self.messages = _Messages(table, self._staged)
         self.reports = _Reports(table, self._staged)
+        self.history = _History(table)
 
     def raise_event(self, event: DomainEvent) -> None:
         """Stored with the change: its outbox entry (the stream dispatches it) and its history."""
@@ -161,11 +201,16 @@ class DynamoUnitOfWork:
         self.record(history.of_event(event))
 
     def record(self, entry: HistoryEntry) -> None:
-        self._staged.append({"Put": {"Item": items.history_item(entry)}})
+        self._history.append(entry)
 
     def commit(self) -> list[DomainEvent]:
+        retention = self._table.retention
+        for entry in self._history:  # kept as long as its invitation, as this change leaves it
+            until = history.kept_until(self.invitations.current(entry.invitation_id), retention)
+            self._staged.append({"Put": {"Item": items.history_item(replace(entry, kept_until=until))}})
         if self._staged:
             self._table.write(self._staged)
         events, self._events = self._events, []
         self._staged.clear()
+        self._history.clear()
         return events

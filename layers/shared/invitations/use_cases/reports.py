@@ -14,17 +14,17 @@ from invitations.use_cases.base import Services, commit_change
 def record(services: Services, report: Report) -> bool:
     """Apply one report; False when it was a duplicate or names no message of this service."""
     now = services.clock.now()
-    attempts = 0
+    attempted = False
 
     def change(uow: UnitOfWork) -> bool:
-        nonlocal attempts
-        attempts += 1
+        nonlocal attempted
+        retried, attempted = attempted, True
         sent = uow.messages.get(report.message_id)
         if sent is None:
             return False  # another stage's or application's message, or long forgotten
         # The report's own item is written on condition that it does not exist, so a duplicate's
         # first attempt fails to commit: only a retry pays the read that tells it was one.
-        if attempts > 1 and uow.reports.seen(sent.invitation_id, report.report_id):
+        if retried and uow.reports.seen(sent.invitation_id, report.report_id):
             return False
         uow.reports.add(sent.invitation_id, report.report_id)
         invitation = uow.invitations.get(sent.invitation_id)

@@ -12,22 +12,21 @@ index attributes that place them (docs/data-model.md):
   INV#<id> / REPORT#<report id>          a provider report already applied
 Every item of an invitation shares its partition: one query reaches (or erases) them all.
 
-An entity's attributes are its dataclass fields, converted by type: a new field needs no change
-here."""
+An entity's attributes are its dataclass fields, converted by type (mapping.py): a new field
+needs no change here."""
 
 import dataclasses
-import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, get_type_hints
+from typing import Any
 
-from invitations.adapters.dynamo.codec import dump, value
-from invitations.clock import iso, parse_iso
+from invitations.adapters.dynamo.codec import dump
+from invitations.adapters.dynamo.mapping import Mapper
+from invitations.clock import iso
 from invitations.domain.delivery import SentMessage
-from invitations.domain.events import Actor, DomainEvent, Message
+from invitations.domain.events import DomainEvent
 from invitations.domain.history import HistoryEntry
-from invitations.domain.invitation import DeliveryOutcome, Invitation, retained_until, sent_key
+from invitations.domain.invitation import Invitation, retained_until, sent_key
 from invitations.domain.outbox import DONE_KEPT_FOR, OutboxEntry
 from invitations.domain.patient import Patient
 from invitations.domain.quotas import Quota
@@ -35,80 +34,12 @@ from invitations.domain.rules import SEND_WINDOW
 
 DUE_SHARDS = 4  # spreads the sparse expiry index's writes over a few partitions
 
-Convert = Callable[[Any], Any]
-
-
-def _same(v: Any) -> Any:
-    return v
-
-
-def _delivery_out(d: DeliveryOutcome) -> dict[str, Any]:
-    fields = {"status": d.status, "at": iso(d.at), "detail": d.detail, "channel": d.channel, "message_id": d.message_id}
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def _delivery_in(d: dict[str, Any]) -> DeliveryOutcome:
-    return DeliveryOutcome(d["status"], parse_iso(d["at"]), d.get("detail"), d.get("channel"), d.get("message_id"))
-
-
-def _message_out(m: Message | None) -> dict[str, Any] | None:
-    return {"kind": m.kind, "channel": m.channel, "link_version": m.link_version} if m else None
-
-
-def _message_in(d: dict[str, Any] | None) -> Message | None:
-    return Message(d["kind"], d["channel"], d["link_version"]) if d else None
-
-
-_CONVERTERS: dict[Any, tuple[Convert, Convert]] = {
-    datetime: (iso, parse_iso),
-    Message | None: (_message_out, _message_in),
-    Actor: (lambda a: {"kind": a.kind, "id": a.id}, lambda d: Actor(d["kind"], d.get("id"))),
-    dict[str, Any]: (lambda d: json.dumps(d, separators=(",", ":")), json.loads),  # kept as sent, to the byte
-    datetime | None: (lambda t: iso(t) if t else None, lambda s: parse_iso(s) if s else None),
-    tuple[datetime, ...]: (lambda ts: [iso(t) for t in ts], lambda ss: tuple(parse_iso(s) for s in ss)),
-    DeliveryOutcome: (_delivery_out, _delivery_in),
-    tuple[tuple[datetime, int], ...]: (
-        lambda bs: [[iso(t), n] for t, n in bs],
-        lambda bs: tuple((parse_iso(t), int(n)) for t, n in bs),
-    ),
-}
-
-
-class _Mapper[T]:
-    """An entity's fields <-> an item's attributes (`renamed`: field -> attribute name; `apart`:
-    fields with a default that the item keeps its own way)."""
-
-    def __init__(
-        self, entity: type[T], renamed: dict[str, str] | None = None, apart: frozenset[str] = frozenset()
-    ) -> None:
-        hints = get_type_hints(entity)
-        fields = [f for f in dataclasses.fields(entity) if f.name not in apart]  # type: ignore[arg-type]
-        self._entity = entity
-        self._fields = [
-            (f.name, (renamed or {}).get(f.name, f.name), *_CONVERTERS.get(hints[f.name], (_same, _same)))
-            for f in fields
-        ]
-        # An attribute left out because it was None comes back as None, or as the field's default.
-        missing = dataclasses.MISSING
-        self._no_default = {f.name for f in fields if f.default is missing and f.default_factory is missing}
-
-    def to_item(self, entity: T) -> dict[str, Any]:
-        return {attribute: out(getattr(entity, name)) for name, attribute, out, _ in self._fields}
-
-    def from_item(self, raw: dict[str, Any]) -> T:
-        # One pass over the entity's attributes only (not keys and index keys): a listing decodes many.
-        values = {name: back(value(raw[attribute])) for name, attribute, _, back in self._fields if attribute in raw}
-        if len(values) < len(self._fields):
-            values.update({name: None for name in self._no_default - values.keys()})
-        return self._entity(**values)
-
-
-_invitations = _Mapper(Invitation, {"stored_status": "status"})
-_patients = _Mapper(Patient)
-_outbox = _Mapper(OutboxEntry)
-_history = _Mapper(HistoryEntry, {"type": "history_type"}, apart=frozenset({"kept_until"}))  # kept_until: `ttl`
-_quotas = _Mapper(Quota)
-_messages = _Mapper(SentMessage)
+_invitations = Mapper(Invitation, {"stored_status": "status"})
+_patients = Mapper(Patient)
+_outbox = Mapper(OutboxEntry)
+_history = Mapper(HistoryEntry, {"type": "history_type"}, apart=frozenset({"kept_until"}))  # kept_until: `ttl`
+_quotas = Mapper(Quota)
+_messages = Mapper(SentMessage)
 UNDONE_SHARDS = 4  # spreads the sparse Undone index's writes over a few partitions
 
 

@@ -16,9 +16,12 @@ it touches, read before and after it with a client of the bench's own, by AWS's 
   its entry, two when the entry's key moves. A transaction's index writes are propagated after it
   commits; they are not doubled (as measured against DynamoDB, nubo-db/dynoxide#188).
 
-Reads keep DynamoDB Local's figure: probed, it follows the same guide (a consistent GetItem of a
-5 KB item is 2, eventually consistent 1; a Query rounds its items' total up per 4 KB; a
-BatchGetItem each item)."""
+Reads keep DynamoDB Local's figure where it reports one: probed, it follows the guide's "Capacity
+unit consumption for read operations" (a consistent GetItem of a 5 KB item is 2, eventually
+consistent 1, a missing item 1; a Query rounds its items' total up per 4 KB; a BatchGetItem each
+item). But it reports 0 for a Query that finds nothing and for a BatchGetItem's missing keys,
+where the guide says a read of an item that does not exist, and a Query with no data, are still
+charged: one read (1 consistent, 0.5 eventually consistent) each."""
 
 import contextlib
 import math
@@ -34,6 +37,7 @@ KB = 1024
 # The writes priced from item sizes; every other call keeps the capacity it reports.
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 _CONTEXT = "bench.pricing"  # where a call's touched items wait between its two hooks
+_PARAMS = "bench.pricing.params"  # and its request
 
 
 # -- sizes -------------------------------------------------------------------------------------
@@ -79,6 +83,26 @@ def item_size(item: dict[str, Any] | None) -> int:
 def write_units(size: int) -> int:
     """Writes are rounded up per 1 KB; a write of nothing (a missing item) still costs 1."""
     return max(1, math.ceil(size / KB))
+
+
+def _one_read(request: dict[str, Any]) -> float:
+    return 1.0 if request.get("ConsistentRead") else 0.5
+
+
+def read_units(operation: str, params: dict[str, Any], response: dict[str, Any]) -> float:
+    """A read's capacity: DynamoDB Local's figure, and at least one read per Query or Scan page
+    and per key a BatchGetItem did not find (DynamoDB Local counts those as nothing)."""
+    reported = Usage()
+    reported.add(response)
+    units = reported.capacity_units
+    if operation in ("Query", "Scan"):
+        return max(units, _one_read(params))
+    if operation == "BatchGetItem":
+        for table, request in params["RequestItems"].items():
+            found = len(response.get("Responses", {}).get(table, []))
+            left = len((response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", []))
+            units += (len(request["Keys"]) - found - left) * _one_read(request)
+    return units
 
 
 # -- the table's indexes --------------------------------------------------------------------------
@@ -243,6 +267,7 @@ class Meter:
         if bill is None:
             return
         params.setdefault("ReturnConsumedCapacity", "TOTAL")  # every call's reported figure
+        context[_PARAMS] = params
         if bill.priced and model.name in WRITES:
             started = time.perf_counter()
             writes = self._writes(model.name, params)
@@ -254,14 +279,13 @@ class Meter:
         if bill is None:
             return
         refused = http_response.status_code >= 300
-        reported = Usage()
+        params = context.pop(_PARAMS, {})
         if not refused:
-            reported.add(parsed)
             bill.reported.add(parsed)
+            if model.name not in WRITES:
+                bill.units += read_units(model.name, params, parsed)
         touched = context.pop(_CONTEXT, None)
         if touched is None:
-            if model.name not in WRITES:
-                bill.units += reported.capacity_units
             return
         writes, before = touched
         started = time.perf_counter()

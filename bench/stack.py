@@ -355,8 +355,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def invoke(bench_stack: Stack, function: str, event: dict[str, Any], remaining_ms: int = 300_000) -> tuple[Any, Any]:
+def invoke(
+    bench_stack: Stack, function: str, event: dict[str, Any], remaining_ms: int = 300_000, priced: bool = True
+) -> tuple[Any, Any]:
     """One call of a function's handler; returns (its answer, its DynamoDB calls' `pricing.Bill`)."""
-    with quiet_stdout(), bench_stack.meter.measure() as bill:
+    with quiet_stdout(), bench_stack.meter.measure(priced) as bill:
         answer = handler(function)(event, LambdaContext(remaining_ms))
     return answer, bill

@@ -5,7 +5,7 @@ examples where it gives one."""
 
 import pytest
 
-from bench.pricing import Index, Schema, item_size, price_write, value_size, write_units
+from bench.pricing import Index, Schema, item_size, price_write, read_units, value_size, write_units
 
 KB = 1024
 NO_INDEX = Schema(("pk", "sk"))
@@ -120,3 +120,28 @@ def test_the_schema_is_read_from_describe_table() -> None:
     item = {"pk": {"S": "p"}, "sk": {"S": "s"}, "x": {"S": "1"}, "a": {"S": "2"}, "b": {"S": "3" * 2000}}
     assert schema.index_units(None, item) == 1  # the entry leaves `b` out
     assert schema.key(item) == {"pk": {"S": "p"}, "sk": {"S": "s"}}
+
+
+def capacity(units: float) -> dict:
+    return {"ConsumedCapacity": {"TableName": "t", "CapacityUnits": units}}
+
+
+def test_reads_keep_what_dynamodb_local_reports() -> None:
+    # It follows the guide: a consistent read of a 5 KB item is 2 (8 KB), eventually consistent 1.
+    assert read_units("GetItem", {"ConsistentRead": True}, {**capacity(2.0), "Item": {}}) == 2.0
+    assert read_units("Query", {}, {**capacity(2.0), "Count": 10, "ScannedCount": 10}) == 2.0
+
+
+def test_a_query_that_finds_nothing_is_still_a_read() -> None:
+    # "you'll still be charged ... read throughput ... even if no data exists"; DynamoDB Local says 0.
+    assert read_units("Query", {}, {**capacity(0.0), "ScannedCount": 0}) == 0.5
+    assert read_units("Query", {"ConsistentRead": True}, {**capacity(0.0), "ScannedCount": 0}) == 1.0
+
+
+def test_a_batch_get_pays_a_read_per_key_it_did_not_find() -> None:
+    keys = [{"pk": {"S": str(i)}} for i in range(3)]
+    params = {"RequestItems": {"t": {"Keys": keys, "ConsistentRead": True}}}
+    response = {"ConsumedCapacity": [{"TableName": "t", "CapacityUnits": 1.0}], "Responses": {"t": [{}]}}
+    assert read_units("BatchGetItem", params, response) == 3.0
+    unprocessed = {**response, "UnprocessedKeys": {"t": {"Keys": keys[1:2]}}}
+    assert read_units("BatchGetItem", params, unprocessed) == 2.0  # one key was not read at all

@@ -71,31 +71,18 @@ class Route:
 @dataclass
 class Measured:
     seconds: list[float] = field(default_factory=list)
-    capacity: set[float] = field(default_factory=set)  # as DynamoDB bills it
+    capacity: set[float] = field(default_factory=set)  # as DynamoDB bills it (bench/pricing.py)
     reported: set[float] = field(default_factory=set)  # as DynamoDB Local reports it
     items_read: set[int] = field(default_factory=set)
+    refused: int = 0  # writes refused by their condition
 
-
-def _capacity(response: dict[str, Any]) -> float:
-    consumed = response.get("ConsumedCapacity")
-    entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
-    return sum(float(e.get("CapacityUnits", 0)) for e in entries)
-
-
-def _billed(op: str, response: dict[str, Any]) -> float:
-    """A call's capacity at DynamoDB's price: a transactional item costs twice a plain one
-    (DynamoDB Local reports it once), as `Usage.billed_units` counts the handler's."""
-    units = _capacity(response)
-    return 2 * units if op in ("transact_write_items", "transact_get_items") else units
-
-
-def _items_read(response: dict[str, Any]) -> int:
-    """Items read, counted as `Usage.items_read` counts them."""
-    if "ScannedCount" in response:
-        return int(response["ScannedCount"])
-    if "Item" in response:
-        return 1
-    return sum(len(v) for v in response.get("Responses", {}).values())
+    def add(self, bill: Any, seconds: float) -> None:
+        self.seconds.append(seconds)
+        if bill.priced:
+            self.capacity.add(round(bill.units, 3))
+        self.reported.add(round(bill.reported.capacity_units, 3))
+        self.items_read.add(bill.reported.items_read)
+        self.refused += bill.refused
 
 
 _STREAM_SAMPLE = json.loads((stack.EVENTS_DIR / "dispatch.json").read_text())["Records"][0]
@@ -150,13 +137,13 @@ class Runner:
 
     # -- the two sides ---------------------------------------------------------------------------
 
-    def handler(self, route: Route, case: Case, out: Measured) -> None:
-        usage = self.stack.reset_usage()
+    def handler(self, route: Route, case: Case, out: Measured, priced: bool) -> None:
         context = stack.LambdaContext()
         entry = stack.handler(route.function)
-        started = time.perf_counter()
-        answer = entry(case.event, context)
-        out.seconds.append(time.perf_counter() - started)
+        with self.stack.meter.measure(priced) as bill:
+            started = time.perf_counter()
+            answer = entry(case.event, context)
+            seconds = time.perf_counter() - started
         if route.answer is not None:
             if answer != route.answer:
                 raise RuntimeError(f"{route.name}: answered {answer}, not {route.answer}")
@@ -165,31 +152,32 @@ class Runner:
                 raise RuntimeError(f"{route.name}: records failed {answer['batchItemFailures']}")
         elif answer["statusCode"] != route.status:
             raise RuntimeError(f"{route.name}: {answer['statusCode']} {answer.get('body', '')[:300]}")
-        out.capacity.add(round(usage.billed_units, 3))
-        out.reported.add(round(usage.capacity_units, 3))
-        out.items_read.add(usage.items_read)
+        out.add(bill, seconds)
 
-    def bare(self, case: Case, out: Measured) -> None:
+    def bare(self, case: Case, out: Measured, priced: bool) -> None:
         client = self.client
-        started = time.perf_counter()
-        responses = [getattr(client, op)(**kwargs, ReturnConsumedCapacity="TOTAL") for op, kwargs in case.calls]
-        out.seconds.append(time.perf_counter() - started)
-        out.capacity.add(round(sum(_billed(op, r) for (op, _), r in zip(case.calls, responses, strict=True)), 3))
-        out.reported.add(round(sum(_capacity(r) for r in responses), 3))
-        out.items_read.add(sum(_items_read(r) for r in responses))
+        with self.stack.meter.measure(priced) as bill:
+            started = time.perf_counter()
+            for op, kwargs in case.calls:
+                getattr(client, op)(**kwargs, ReturnConsumedCapacity="TOTAL")
+            seconds = time.perf_counter() - started
+        out.add(bill, seconds)
 
     def run(self, route: Route, runs: int, warmup: int) -> tuple[Measured, Measured]:
         pairs = route.cases(runs + warmup)
         handled, bare = Measured(), Measured()
         with quiet_stdout():
             for i, (for_handler, for_bare) in enumerate(pairs):
+                # Pricing reads every item a write touches, before and after it: only where no
+                # time is kept (the warm-up pairs, or a route's one run), so the timings never pay it.
+                priced = i < warmup or not warmup
                 # Alternate which side goes first, so that neither always follows the other.
                 if i % 2 == 0:
-                    self.handler(route, for_handler, handled)
-                    self.bare(for_bare, bare)
+                    self.handler(route, for_handler, handled, priced)
+                    self.bare(for_bare, bare, priced)
                 else:
-                    self.bare(for_bare, bare)
-                    self.handler(route, for_handler, handled)
+                    self.bare(for_bare, bare, priced)
+                    self.handler(route, for_handler, handled, priced)
                 if i + 1 == warmup:
                     handled.seconds.clear()
                     bare.seconds.clear()
@@ -624,10 +612,12 @@ class Runner:
 
 
 def capacity_row(route: Route, handled: Measured, bare: Measured) -> Row:
-    """Capacity is exact: every run of a route must have consumed the same, and read as many items."""
+    """Capacity is exact: every run of a route must have consumed the same, and read as many items
+    (priced on the runs `Runner.run` prices; DynamoDB Local's figure and the items read on all)."""
     used, minimum = max(handled.capacity), max(bare.capacity)
     read, least = max(handled.items_read), max(bare.items_read)
-    steady = all(len(m.capacity) == 1 and len(m.items_read) == 1 for m in (handled, bare))
+    steady = all(len(m.capacity) == len(m.reported) == len(m.items_read) == 1 for m in (handled, bare))
+    refused = f"; writes refused {handled.refused} vs {bare.refused}" if handled.refused or bare.refused else ""
     ratio = used / minimum if minimum else float("inf")
     return Row(
         "capacity",
@@ -636,7 +626,8 @@ def capacity_row(route: Route, handled: Measured, bare: Measured) -> Row:
         f"<= {CAPACITY_TARGET}x",
         check(ratio <= CAPACITY_TARGET and read <= least and steady),
         f"{used:g} vs minimum {minimum:g} units billed (DynamoDB Local reports {max(handled.reported):g} "
-        f"vs {max(bare.reported):g}), items read {read} vs {least}: {route.minimum}" + ("" if steady else " (varied!)"),
+        f"vs {max(bare.reported):g}), items read {read} vs {least}{refused}: {route.minimum}"
+        + ("" if steady else " (varied!)"),
         {
             "ratio": ratio,
             "billed_units": sorted(handled.capacity),

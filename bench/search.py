@@ -37,22 +37,22 @@ def _seed(client: Any, count: int, offset: int) -> None:
     stack.seed(client, TABLE, items)
 
 
-def _minimum_units(client: Any, prefix: str, ids: list[str]) -> float:
+def _minimum_units(bench_stack: Stack, prefix: str, ids: list[str]) -> float:
     """The route's minimum: the matching index entries (one Query), then the matches themselves
     (one BatchGetItem, strongly consistent as GET is: each carries its current link)."""
-    query = client.query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": f"NAME#{CLINICIAN}"}, ":prefix": {"S": prefix}},
-        ReturnConsumedCapacity="TOTAL",
-    )
-    keys = [invitation_key(i) for i in ids]
-    batch = client.batch_get_item(
-        RequestItems={TABLE: {"Keys": keys, "ConsistentRead": True}}, ReturnConsumedCapacity="TOTAL"
-    )
-    return float(query["ConsumedCapacity"]["CapacityUnits"]) + sum(
-        float(c["CapacityUnits"]) for c in batch["ConsumedCapacity"]
-    )
+    client = bench_stack.client
+    with bench_stack.meter.measure() as bill:
+        client.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"NAME#{CLINICIAN}"}, ":prefix": {"S": prefix}},
+            ReturnConsumedCapacity="TOTAL",
+        )
+        keys = [invitation_key(i) for i in ids]
+        client.batch_get_item(
+            RequestItems={TABLE: {"Keys": keys, "ConsistentRead": True}}, ReturnConsumedCapacity="TOTAL"
+        )
+    return float(bill.units)
 
 
 def run(bench_stack: Stack) -> list[Row]:
@@ -72,12 +72,12 @@ def run(bench_stack: Stack) -> list[Row]:
             event = api_event(
                 "list_invites", "GET", "/invitations", clinician=CLINICIAN, query={"q": q, "limit": str(LIMIT)}
             )
-            answer, usage = invoke(bench_stack, "list_invites", event)
+            answer, bill = invoke(bench_stack, "list_invites", event)
             found = json.loads(answer["body"])["items"]
             if answer["statusCode"] != 200 or len(found) != len(MATCHES):
                 raise RuntimeError(f"search {q!r}: {answer['statusCode']}, {len(found)} found")
-            read[q].append(usage.items_read)
-            units[q].append(usage.billed_units)
+            read[q].append(bill.reported.items_read)
+            units[q].append(bill.units)
     bound = len(MATCHES) + LIMIT
     rows = []
     for q, what in QUERIES:
@@ -97,7 +97,7 @@ def run(bench_stack: Stack) -> list[Row]:
         )
     # The one-word search, as a route of the capacity table (same data, largest size).
     used = units["zan"][-1]
-    minimum = _minimum_units(client, "zan", [m.id for m in matches])
+    minimum = _minimum_units(bench_stack, "zan", [m.id for m in matches])
     rows.append(
         Row(
             "capacity",

@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
+
 from local import events
 from local.lambdas import ACCOUNT_ID
 from local.lambdas import LambdaContext as _LambdaContext
@@ -189,6 +191,7 @@ class Stack:
         from invitations import runtime
 
         self._runtime = runtime
+        self._meter: Any = None
         self.table = ""
 
     def use_table(self, name: str) -> Any:
@@ -218,15 +221,16 @@ class Stack:
         return self._runtime.services()
 
     @property
-    def usage(self) -> Any:
-        """The cost meter of the table the services use."""
-        return self._runtime.table().usage
+    def meter(self) -> Any:
+        """The pricing meter of the client the service uses (a new one with each new client),
+        reading what it prices with a client of its own."""
+        from bench.pricing import Meter
 
-    def reset_usage(self) -> Any:
-        from invitations.adapters.dynamo.codec import Usage
-
-        self._runtime.table().usage = Usage()
-        return self._runtime.table().usage
+        client = self.client
+        if self._meter is None or self._meter.client is not client:
+            reader = boto3.session.Session().client("dynamodb", endpoint_url=self.endpoint)
+            self._meter = Meter(client, reader)
+        return self._meter
 
 
 # -- items: the service's own mapping, so that seeds and bare calls write what the service writes --
@@ -351,9 +355,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def invoke(bench_stack: Stack, function: str, event: dict[str, Any], remaining_ms: int = 300_000) -> tuple[Any, Any]:
-    """One call of a function's handler; returns (its answer, the DynamoDB usage it reported)."""
-    usage = bench_stack.reset_usage()
-    with quiet_stdout():
+def invoke(
+    bench_stack: Stack, function: str, event: dict[str, Any], remaining_ms: int = 300_000, priced: bool = True
+) -> tuple[Any, Any]:
+    """One call of a function's handler; returns (its answer, its DynamoDB calls' `pricing.Bill`)."""
+    with quiet_stdout(), bench_stack.meter.measure(priced) as bill:
         answer = handler(function)(event, LambdaContext(remaining_ms))
-    return answer, usage
+    return answer, bill

@@ -34,9 +34,9 @@ def value(attribute: dict[str, Any]) -> Any:
 
 @dataclass
 class Usage:
-    """Read/write cost as DynamoDB reports it (benchmarks and logs). DynamoDB bills a
-    transactional write twice; DynamoDB Local reports it once, so `transactional_writes`
-    lets a benchmark price it as AWS would."""
+    """Read/write cost as DynamoDB reports it (benchmarks and logs), and the part of it that
+    transactions reported. DynamoDB Local's figure for a transaction is not DynamoDB's bill, so the
+    benchmarks price writes from item sizes themselves (bench/pricing.py)."""
 
     capacity_units: float = 0.0
     items_read: int = 0
@@ -55,8 +55,3 @@ class Usage:
             self.items_read += 1
         elif "Responses" in response:
             self.items_read += sum(len(v) for v in response["Responses"].values())
-
-    @property
-    def billed_units(self) -> float:
-        """Capacity as DynamoDB bills it: transactional writes count twice."""
-        return self.capacity_units + self.transactional_units

@@ -16,6 +16,7 @@ import app
 from invitations import runtime
 print(json.dumps({
     "modules": sorted(m.split(".")[0] for m in sys.modules),
+    "idempotency": "aws_lambda_powertools.utilities.idempotency" in sys.modules,
     "clients_built": runtime.client.cache_info().currsize,
     "service_built": runtime.services.cache_info().currsize,
 }))
@@ -38,3 +39,5 @@ def test_importing_a_handler_builds_no_client_and_no_validator(function):
     assert imported["clients_built"] == 0 and imported["service_built"] == 0
     assert "phonenumbers" not in imported["modules"]
     assert "email_validator" not in imported["modules"]
+    # Powertools' idempotency is loaded by the first request with an Idempotency-Key, not at import.
+    assert not imported["idempotency"]

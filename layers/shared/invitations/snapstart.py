@@ -29,7 +29,7 @@ from invitations.settings import get_settings
 # The AWS services the functions call (boto3 names); `register(*services)` may name fewer.
 SERVICES = ("dynamodb", "secretsmanager", "ses", "sns", "events")
 # Imported on first use by the package (validators): imported before the snapshot too.
-LAZY_IMPORTS = ("email_validator", "phonenumbers")
+LAZY_IMPORTS = ("email_validator", "phonenumbers", "aws_lambda_powertools.utilities.idempotency")
 
 _registered: tuple[str, ...] | None = None
 

@@ -7,17 +7,8 @@ replayed dead link would send a patient to an error page.
 The record holds only the invitation's id: no patient data, no link (a credential)."""
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invitations import runtime
@@ -29,11 +20,18 @@ from invitations.settings import get_settings
 from invitations.use_cases import managing, sending
 from invitations.use_cases.base import Clinician
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
+
 KEY_LIFETIME_SECONDS = 24 * 3600
 
 
+# Powertools' idempotency (about 30 ms of imports) is loaded by the first request that carries a
+# key: a cold start that sends without one does not pay for it.
 @lru_cache(maxsize=1)
-def _persistence() -> DynamoDBPersistenceLayer:
+def _persistence() -> "BasePersistenceLayer":
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     return DynamoDBPersistenceLayer(
         table_name=get_settings().table_name,
         key_attr="pk",
@@ -44,13 +42,17 @@ def _persistence() -> DynamoDBPersistenceLayer:
     )
 
 
-_CONFIG = IdempotencyConfig(
-    # The key is scoped to the clinician: another clinician's key can never replay this answer.
-    event_key_jmespath="[clinician_id, idempotency_key]",
-    payload_validation_jmespath="body",
-    expires_after_seconds=KEY_LIFETIME_SECONDS,
-    hash_function="sha256",
-)
+@lru_cache(maxsize=1)
+def _config() -> "IdempotencyConfig":
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        # The key is scoped to the clinician: another clinician's key can never replay this answer.
+        event_key_jmespath="[clinician_id, idempotency_key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=KEY_LIFETIME_SECONDS,
+        hash_function="sha256",
+    )
 
 
 def send_invitation(
@@ -74,11 +76,16 @@ def send_invitation(
         "idempotency_key": idempotency_key,
         "body": request.model_dump(mode="json"),
     }
-    if context is not None:
-        _CONFIG.register_lambda_context(context)  # an in-progress record expires with the invocation
-    once = idempotent_function(data_keyword_argument="command", persistence_store=_persistence(), config=_CONFIG)(
-        create
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
     )
+
+    config = _config()
+    if context is not None:
+        config.register_lambda_context(context)  # an in-progress record expires with the invocation
+    once = idempotent_function(data_keyword_argument="command", persistence_store=_persistence(), config=config)(create)
     try:
         stored = once(command=command)
     except IdempotencyValidationError:

@@ -125,6 +125,9 @@ class RequestHandler(BaseHTTPRequestHandler):
 class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: a burst of 16 clients had connections reset before
+    # they were accepted (the requests never reached the gateway).
+    request_queue_size = 128
     gateway: Gateway
 
 

@@ -147,7 +147,7 @@ def run() -> list[Row]:
         log = Path(data) / "devserver.log"
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [sys.executable, "-m", "bench._devserver"],
+                [sys.executable, "-m", "local.devserver"],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -92,7 +92,7 @@ def dev_server() -> Iterator[Server]:
         say(f"  starting the dev server on 127.0.0.1:{port} (data in a temporary folder)")
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [sys.executable, "-m", "bench._devserver"],
+                [sys.executable, "-m", "local.devserver"],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

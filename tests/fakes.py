@@ -95,6 +95,11 @@ class _Entities[E: (Invitation, Patient, OutboxEntry, Quota)]:
         found = key[0] if len(key) == 1 else key
         return self._written.get(found) or self._read.get(found)
 
+    def unchanged(self, *key: str) -> E | None:
+        """As read, if this unit of work does not write it."""
+        found = key[0] if len(key) == 1 else key
+        return None if found in self._written else self._read.get(found)
+
     def add(self, entity: E) -> None:
         self._written[_key(entity)] = entity
         self._staged.append((self._kind, entity, None))
@@ -184,6 +189,12 @@ class FakeUnitOfWork:
         self._history.append(entry)
 
     def commit(self) -> list[DomainEvent]:
+        for entry in self._history:  # an invitation only read must still be as read (its retention)
+            read = self.invitations.unchanged(entry.invitation_id)
+            if read is not None:
+                self.conditions.append(
+                    lambda read=read: getattr(self._store.invitations.get(read.id), "rev", None) == read.rev
+                )
         if not all(check() for check in self.conditions):
             raise ConcurrentChange()
         if self._staged or self.after_commit:

@@ -252,6 +252,31 @@ def test_the_adapter_writes_only_the_entries_that_differ_and_brings_no_erased_on
     assert all("ttl" not in i for i in _partition(inv["id"]) if i["type"]["S"] == "history")
 
 
+def test_an_entry_whose_invitation_was_only_read_is_written_only_if_it_is_still_as_read(stack, clock):
+    """The entry takes its retention from the invitation as read: a change to the invitation
+    committed meanwhile (a resend, a deletion) refuses it, and the use case reads again."""
+    from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+    from invitations.domain.errors import ConcurrentChange
+
+    inv = call("POST", "/invitations", HELENE).json
+    uow = DynamoUnitOfWork(runtime.table())
+    assert uow.invitations.get(inv["id"]) is not None  # read, not written
+    uow.record(history.report(inv["id"], "delivered", clock.now(), "email", "r-late", None))
+    clock.advance(minutes=1)
+    assert call("DELETE", f"/invitations/{inv['id']}").status == 204  # commits first
+    with pytest.raises(ConcurrentChange):
+        uow.commit()
+    assert "r-late" not in json.dumps(_partition(inv["id"]))  # nothing of it was written
+    again = DynamoUnitOfWork(runtime.table())
+    tombstone = again.invitations.get(inv["id"])
+    assert tombstone is not None
+    again.record(history.report(inv["id"], "delivered", clock.now(), "email", "r-late", None))
+    again.commit()
+    [late] = [i for i in _partition(inv["id"]) if "r-late" in json.dumps(i)]
+    [item] = [i for i in _partition(inv["id"]) if i["type"]["S"] == "invitation"]
+    assert late["ttl"] == item["ttl"]  # the tombstone's retention, read after the deletion
+
+
 @pytest.mark.parametrize("function", ["dispatch", "sweep_outbox"])
 def test_the_sample_events_are_handled(stack, function):
     answer = handler_of(function)(json.loads((EVENTS / f"{function}.json").read_text()), FakeContext())

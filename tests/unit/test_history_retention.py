@@ -252,3 +252,28 @@ def test_an_invitation_that_keeps_changing_is_retried_later(w, monkeypatch):
         dispatch.dispatch(w.services, inv.id, expired_entry.event_id)
     assert dispatch.ALIGN_ROUNDS == 3 and len(rounds) == 3
     assert not entry_of(w, "InvitationExpired").done and "InvitationExpired" not in w.publisher.types()
+
+
+# -- an entry whose invitation the change only read ---------------------------------------------
+
+
+def test_an_entry_that_takes_an_invitation_only_read_loses_the_race_to_a_resend_and_retries(w):
+    """A report about an older message goes to the history only: its entry takes the expired
+    invitation's retention, so a resend committed meanwhile refuses it; the retry reads the
+    revived invitation and writes the entry without a ttl."""
+    from invitations.domain.errors import ConcurrentChange
+
+    inv = expired(w)
+    w.run_outbox()
+    uow = w.services.unit_of_work()
+    assert uow.invitations.get(inv.id) is not None  # read, not written
+    uow.record(history.report(inv.id, "delivered", w.clock.now(), "email", "r-old", None))
+    w.clock.advance(minutes=1)
+    sending.resend(w.services, ALICE, inv.id)  # commits first, and its alignment runs at once
+    w.run_outbox()
+    with pytest.raises(ConcurrentChange):
+        uow.commit()
+    assert ("delivered", inv.expires_at + RETENTION) not in kept(w, inv.id)
+    older = inv.delivery.message_id
+    assert reports.record(w.services, Report("r-old", older, "delivered", w.clock.now(), None))
+    assert {until for _, until in kept(w, inv.id)} == {None}

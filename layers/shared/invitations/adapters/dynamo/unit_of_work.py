@@ -3,8 +3,9 @@ stages what it changes, and `commit` writes it all, each item conditioned on the
 read at: one conditional PutItem when the change touches one item, else one TransactWriteItems.
 A lost race raises ConcurrentChange and writes nothing. An event raised is written in the same
 commit as an outbox item (the table's stream takes it to the dispatcher) and a history item,
-which carries the invitation's retention as the change leaves it (domain/history.py); the
-dispatcher aligns the older entries afterwards (`history.align`, written at once, not staged)."""
+which carries the invitation's retention as the change leaves it (domain/history.py), on
+condition that an invitation the change only read is still as read; the dispatcher aligns the
+older entries afterwards (`history.align`, written at once, not staged)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -38,6 +39,17 @@ def _put(item: dict[str, Any], previous_rev: int | None) -> dict[str, Any]:
     }
 
 
+def _unchanged(invitation: Invitation) -> dict[str, Any]:
+    """A condition, written nothing: the invitation is still at the revision it was read at."""
+    return {
+        "ConditionCheck": {
+            "Key": items.invitation_key(invitation.id),
+            "ConditionExpression": "rev = :rev",
+            "ExpressionAttributeValues": dump({":rev": invitation.rev}),
+        }
+    }
+
+
 class _Invitations:
     def __init__(self, table: Table, staged: list[dict[str, Any]]) -> None:
         self._table = table
@@ -63,6 +75,10 @@ class _Invitations:
     def current(self, invitation_id: str) -> Invitation | None:
         """The invitation as this change leaves it (written, else as read); None if untouched."""
         return self._written.get(invitation_id) or self._read.get(invitation_id)
+
+    def unchanged(self, invitation_id: str) -> Invitation | None:
+        """The invitation as read, if this change does not write it."""
+        return None if invitation_id in self._written else self._read.get(invitation_id)
 
     def add(self, invitation: Invitation) -> None:
         self._stage(invitation, None)
@@ -205,9 +221,17 @@ class DynamoUnitOfWork:
 
     def commit(self) -> list[DomainEvent]:
         retention = self._table.retention
+        checked: set[str] = set()
         for entry in self._history:  # kept as long as its invitation, as this change leaves it
             until = history.kept_until(self.invitations.current(entry.invitation_id), retention)
             self._staged.append({"Put": {"Item": items.history_item(replace(entry, kept_until=until))}})
+            read = self.invitations.unchanged(entry.invitation_id)
+            if read is not None and read.id not in checked:
+                # Its retention comes from an invitation this change only read: written only if
+                # that invitation is still as read, or a resend or a deletion committed meanwhile
+                # (and aligned before this entry landed) would leave it with the wrong ttl.
+                checked.add(read.id)
+                self._staged.append(_unchanged(read))
         if self._staged:
             self._table.write(self._staged)
         events, self._events = self._events, []

@@ -1,8 +1,8 @@
 """The send limits across invitations (docs/api.md, "Protection") on the fakes: per clinician and
 recipient, per clinician per day, per phone number across clinicians, and the SMS countries."""
 
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import FrozenInstanceError, replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -121,3 +121,64 @@ def test_a_quota_counts_by_bucket_and_forgets_what_left_the_window(w):
     later = quotas.take(taken, limit, now + timedelta(hours=24, minutes=1))
     assert later.buckets == ((now + timedelta(hours=24, minutes=1), 1),)
     assert quotas.count(taken, limit, now).buckets == ((now, 3),)  # counted, never refused
+
+
+# -- the quota's arithmetic, exactly --------------------------------------------------------------
+
+AT = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)  # 30 s into a minute, into an hour
+
+
+def test_a_quota_and_a_limit_are_values():
+    quota, limit = quotas.Quota("k"), quotas.per_recipient()
+    assert quota.buckets == () and quota.rev == 0  # never stored
+    with pytest.raises(FrozenInstanceError):
+        quota.rev = 1  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        limit.count = 4  # type: ignore[misc]
+
+
+def test_the_wait_is_told_to_the_second_from_the_oldest_bucket():
+    """Refused at 10:00:31, the 09:00 minute bucket leaves the window at 09:01:00 the next day:
+    23 h 0 min 29 s later, told as 82,830 s (one more: never too early)."""
+    limit = quotas.per_recipient()
+    quota = quotas.Quota("k", ((AT.replace(second=0), 2), (AT.replace(second=0) + timedelta(minutes=10), 1)))
+    with pytest.raises(TooManySends) as refused:
+        quotas.take(quota, limit, AT + timedelta(hours=1, seconds=1))
+    assert refused.value.retry_after_seconds == 23 * 3600 + 29 + 1
+    with pytest.raises(TooManySends) as almost:  # the last second before the bucket leaves
+        quotas.take(quota, limit, AT.replace(second=0) + timedelta(days=1, seconds=59, microseconds=500_000))
+    assert almost.value.retry_after_seconds == 1
+
+
+def test_a_phone_is_counted_by_the_minute_and_a_clinician_by_the_hour():
+    phone = quotas.Quota("p", ((AT.replace(second=0), 10),))
+    with pytest.raises(TooManySends) as refused:
+        quotas.take(phone, quotas.per_phone(), AT + timedelta(hours=1, seconds=1))
+    assert refused.value.retry_after_seconds == 23 * 3600 + 29 + 1  # the minute's end, the next day
+    clinician = quotas.Quota("c", ((AT.replace(minute=0, second=0), 200),))
+    with pytest.raises(TooManySends) as refused:
+        quotas.take(clinician, quotas.per_clinician(Rules()), AT + timedelta(hours=1, seconds=1))
+    assert refused.value.retry_after_seconds == 24 * 3600 - 31 + 1  # 10:00 the next day: the hour's end
+
+
+def test_over_the_limit_is_refused_too():
+    """Reminders and fallbacks are counted without a check, so a quota may stand above its limit."""
+    quota = quotas.Quota("k", ((AT.replace(second=0), 4),))
+    with pytest.raises(TooManySends):
+        quotas.take(quota, quotas.per_recipient(), AT + timedelta(minutes=5))
+
+
+def test_sends_older_than_the_window_are_forgotten_whatever_their_bucket():
+    old = quotas.Quota("k", ((AT - timedelta(days=2), 3), (AT - timedelta(days=1, minutes=2), 3)))
+    taken = quotas.take(old, quotas.per_recipient(), AT)
+    assert taken.buckets == ((AT.replace(second=0), 1),)
+
+
+def test_a_send_goes_into_the_latest_bucket_when_it_is_the_current_one():
+    minute = AT.replace(second=0)
+    quota = quotas.Quota("k", ((minute - timedelta(minutes=3), 1), (minute, 4)))
+    assert quotas.count(quota, quotas.per_recipient(), AT).buckets == ((minute - timedelta(minutes=3), 1), (minute, 5))
+    later = quotas.count(quota, quotas.per_recipient(), AT + timedelta(minutes=1))
+    assert later.buckets == ((minute - timedelta(minutes=3), 1), (minute, 4), (minute + timedelta(minutes=1), 1))
+    two = quotas.Quota("k", ((minute - timedelta(minutes=3), 1), (minute, 1)))
+    assert quotas.take(two, quotas.per_recipient(), AT).buckets == ((minute - timedelta(minutes=3), 1), (minute, 2))

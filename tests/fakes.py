@@ -3,6 +3,7 @@ The unit of work keeps DynamoDB's promise: a commit applies everything or nothin
 only if its stored revision is still the one it was read at."""
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from invitations.domain.delivery import SentMessage
 from invitations.domain.errors import ConcurrentChange
 from invitations.domain.events import DomainEvent
 from invitations.domain.history import HistoryEntry
-from invitations.domain.invitation import Invitation, sent_key
+from invitations.domain.invitation import Contact, Invitation, sent_key
 from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
 from invitations.domain.quotas import Quota
@@ -21,7 +22,7 @@ from invitations.domain.rules import Rules
 from invitations.ports import DeliveryFailed
 from invitations.text import name_words
 from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
-from invitations.use_cases.base import Services
+from invitations.use_cases.base import Clinician, Services
 
 BASE_URL = "https://invite.example.org"
 RETENTION = timedelta(days=90)  # RetentionDays' default: how long a deleted or expired invitation is kept
@@ -374,6 +375,14 @@ class World:
     clock: FrozenClock
     services: Services
 
+    def dispatched(self, clinician: Clinician, contact: Contact) -> Invitation:
+        """An invitation sent, once the stream has dispatched it (its message id recorded)."""
+        from invitations.use_cases import sending
+
+        sent = sending.send(self.services, clinician, contact)
+        self.run_outbox()
+        return self.store.invitations[sent.id]
+
     def run_outbox(self, passes: int = 1) -> int:
         """What the stream does: dispatch each entry not done, oldest first, `passes` times over
         (a failed one is tried again on the next pass). Returns the entries left undone."""
@@ -387,6 +396,12 @@ class World:
                 except RetryLater:
                     continue
         return sum(1 for e in self.store.outbox.values() if not e.done)
+
+
+def as_read[V: (str, int)](value: V) -> V:
+    """Equal to the value, never the same object: as an adapter decodes it from an item, a request
+    or a provider's report (so `is` where `==` is meant fails here as it would in production)."""
+    return json.loads(json.dumps(value)) if isinstance(value, str) else type(value)(str(value))
 
 
 def world(rules: Rules | None = None, secret: bytes = b"unit-test-secret") -> World:

@@ -2,7 +2,6 @@
 second report of the same status, what suppresses an address, and each condition of the SMS
 fallback on its own — on the domain's rules (delivery.py) and through the use case."""
 
-import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -11,19 +10,14 @@ import pytest
 from invitations.domain import delivery
 from invitations.domain.delivery import Report
 from invitations.domain.invitation import Contact
-from invitations.use_cases import patient_link, reports, sending
+from invitations.use_cases import patient_link, reports
 from invitations.use_cases.base import Clinician
-from tests.fakes import World, world
+from tests.fakes import World, as_read, world
 
 ALICE = Clinician("clin-alice", "Dr Alice Martin")
 EMAIL_ONLY = Contact("Jeanne", "Rivière", "jeanne@example.org", None)
 BOTH = Contact("Jeanne", "Rivière", "jeanne@example.org", "+33612345678")
 FINAL = ("bounced", "complained", "failed")
-
-
-def as_read(text: str) -> str:
-    """Equal to the literal, never the same object: as decoded from a provider's report or an item."""
-    return json.loads(json.dumps(text))
 
 
 @pytest.fixture
@@ -32,9 +26,7 @@ def w() -> World:
 
 
 def sent(w: World, contact: Contact = EMAIL_ONLY):
-    inv = sending.send(w.services, ALICE, contact)
-    w.run_outbox()
-    return w.store.invitations[inv.id]
+    return w.dispatched(ALICE, contact)
 
 
 def report(w: World, inv, status: str, n: int, detail: str | None = None) -> bool:

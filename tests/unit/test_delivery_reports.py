@@ -23,9 +23,7 @@ def w() -> World:
 
 
 def sent(w: World, contact: Contact = EMAIL_ONLY):
-    inv = sending.send(w.services, ALICE, contact)
-    w.run_outbox()
-    return w.store.invitations[inv.id]
+    return w.dispatched(ALICE, contact)
 
 
 def report(w: World, inv, status, n: int = 1, message_id: str | None = None, detail: str | None = None) -> bool:

@@ -2,7 +2,6 @@
 budget as a number, what a stale, transient or permanent outcome writes, a dispatcher racing
 another, the sweeper's window, time budget and poison entries, and the history of each event."""
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +13,7 @@ from invitations.domain.invitation import Contact, DeliveryOutcome
 from invitations.domain.outbox import OutboxEntry
 from invitations.use_cases import dispatch, managing, patient_link, patients, sending
 from invitations.use_cases.base import Clinician
-from tests.fakes import World, world
+from tests.fakes import World, as_read, world
 
 ALICE = Clinician("clin-alice", "Dr Alice Martin")
 HELENE = Contact("Hélène", "Dupont", "helene@example.org", None)
@@ -24,11 +23,6 @@ MARC = Contact("Marc", "Petit", None, "+33612345678")
 @pytest.fixture
 def w() -> World:
     return world()
-
-
-def as_read(text: str) -> str:
-    """Equal to the literal, never the same object: as an adapter decodes it from an item."""
-    return json.loads(json.dumps(text))
 
 
 def token(w: World, inv) -> str:

@@ -2,7 +2,6 @@
 strings and ints, equal to the literals but never the same objects): link versions past the
 first, a suppressed address, and the provider's delivery reports."""
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,14 +12,10 @@ from invitations.domain import invitation as invitations
 from invitations.domain.errors import AddressUndeliverable, TooManySends
 from invitations.domain.events import Message
 from invitations.domain.invitation import Contact, DeliveryOutcome
+from tests.fakes import as_read
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 RULES = rules.Rules()
-
-
-def as_read(value):
-    """Equal to the value, never the same object: as decoded from an item or a request."""
-    return json.loads(json.dumps(value)) if isinstance(value, str) else int(str(value))
 
 
 def invite(email: str | None = "p@example.org", phone: str | None = None, **fields) -> invitations.Invitation:

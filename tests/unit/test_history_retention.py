@@ -2,7 +2,6 @@
 as its change leaves it, and the dispatcher aligns the older entries after a deletion, an expiry
 or a resend, to the invitation as it is then (late, retried and racing events included)."""
 
-import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -14,7 +13,7 @@ from invitations.domain.delivery import Report
 from invitations.domain.invitation import Contact
 from invitations.use_cases import dispatch, expiry, managing, patient_link, patients, reminders, reports, sending
 from invitations.use_cases.base import Clinician
-from tests.fakes import FakeHistory, World, world
+from tests.fakes import FakeHistory, World, as_read, world
 
 ALICE = Clinician("clin-alice", "Dr Alice Martin")
 HELENE = Contact("Hélène", "Dupont", "helene@example.org", None)
@@ -24,11 +23,6 @@ RETENTION = timedelta(days=90)
 @pytest.fixture
 def w() -> World:
     return world()
-
-
-def as_read(text: str) -> str:
-    """Equal to the literal, never the same object: as an adapter decodes it from an item."""
-    return json.loads(json.dumps(text))
 
 
 def kept(w: World, invitation_id: str) -> list[tuple[str, datetime | None]]:

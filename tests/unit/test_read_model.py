@@ -2,7 +2,6 @@
 filter in every branch (browse and search), the order of a merged listing, what a search
 rechecks, and what a page costs in reads."""
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -12,7 +11,7 @@ from invitations.domain.errors import InvalidCursor
 from invitations.domain.invitation import Contact
 from invitations.use_cases import patient_link, sending
 from invitations.use_cases.base import Clinician
-from tests.fakes import World, world
+from tests.fakes import World, as_read, world
 
 ALICE = Clinician("clin-alice", "Dr Alice Martin")
 
@@ -20,11 +19,6 @@ ALICE = Clinician("clin-alice", "Dr Alice Martin")
 @pytest.fixture
 def w() -> World:
     return world()
-
-
-def as_read(text: str) -> str:
-    """Equal to the literal, never the same object: as a query parameter or an item decodes it."""
-    return json.loads(json.dumps(text))
 
 
 def send(w: World, *names: str, clinician: Clinician = ALICE):

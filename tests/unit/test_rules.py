@@ -2,7 +2,6 @@
 numbers the product promises are checked as numbers here: a mutation tool cannot change a
 module constant, so these tests fail when one changes."""
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -25,7 +24,7 @@ from invitations.domain.invitation import Contact, DeliveryOutcome
 from invitations.domain.rules import Rules
 from invitations.settings import Settings
 from local.template import load_template
-from tests.fakes import FrozenClock
+from tests.fakes import FrozenClock, as_read
 
 RULES = Rules()
 
@@ -262,12 +261,6 @@ def test_leaving_twice_changes_nothing(clock):
 
 
 # -- boundaries and every status, as read from the table --------------------------------------
-
-
-def as_read(text: str) -> str:
-    """A string as an adapter decodes it from an item: equal to the literal, never the same
-    object (so `is` where `==` is meant fails here as it would in production)."""
-    return json.loads(json.dumps(text))
 
 
 def in_status(inv: invitations.Invitation, status: str) -> invitations.Invitation:

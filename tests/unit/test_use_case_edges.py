@@ -2,7 +2,6 @@
 may reuse without reading, the business metrics, the patient's link on values as read from the
 table, and the patient record's stamps."""
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -12,7 +11,7 @@ from invitations.domain.errors import Busy, LinkExpired, LinkGone, NotFound
 from invitations.domain.invitation import Contact
 from invitations.use_cases import expiry, managing, patient_link, patients, sending
 from invitations.use_cases.base import Clinician
-from tests.fakes import World, world
+from tests.fakes import World, as_read, world
 
 ALICE = Clinician("clin-alice", "Dr Alice Martin")
 BOB = Clinician("clin-bob", "Dr Bob Lefèvre")
@@ -22,11 +21,6 @@ HELENE = Contact("Hélène", "Dupont", "helene@example.org", None)
 @pytest.fixture
 def w() -> World:
     return world()
-
-
-def as_read(text: str) -> str:
-    """Equal to the literal, never the same object: as an adapter decodes it from an item."""
-    return json.loads(json.dumps(text))
 
 
 def token(w: World, inv) -> str:
@@ -164,6 +158,13 @@ def test_a_message_read_back_from_the_outbox_goes_on_its_channel(w):
     assert w.store.invitations[inv.id].delivery.status == "sent"
 
 
+def _kinds_as_read(w):
+    """The undone messages' kinds as an adapter reads them back from the outbox items."""
+    for key, entry in list(w.store.outbox.items()):
+        if entry.message is not None and not entry.done:
+            w.store.outbox[key] = replace(entry, message=replace(entry.message, kind=as_read(entry.message.kind)))
+
+
 def test_a_reminder_read_back_from_the_outbox_is_written_as_a_reminder(w):
     from invitations.use_cases import reminders
 
@@ -171,9 +172,7 @@ def test_a_reminder_read_back_from_the_outbox_is_written_as_a_reminder(w):
     w.run_outbox()
     w.clock.advance(days=11)
     assert reminders.send_due(w.services, lambda: True) == 1
-    for key, entry in list(w.store.outbox.items()):
-        if entry.message is not None and not entry.done:
-            w.store.outbox[key] = replace(entry, message=replace(entry.message, kind=as_read(entry.message.kind)))
+    _kinds_as_read(w)
     w.run_outbox()
     assert w.messenger.emails[-1]["subject"].startswith("Rappel")
     assert not w.messenger.emails[0]["subject"].startswith("Rappel")
@@ -188,9 +187,7 @@ def test_a_reminder_by_sms_is_written_as_a_reminder_when_it_fits(w):
     w.run_outbox()
     w.clock.advance(days=11)
     assert reminders.send_due(w.services, lambda: True) == 1
-    for key, entry in list(w.store.outbox.items()):
-        if entry.message is not None and not entry.done:
-            w.store.outbox[key] = replace(entry, message=replace(entry.message, kind=as_read(entry.message.kind)))
+    _kinds_as_read(w)
     w.run_outbox()
     first, reminder = (sms["text"] for sms in w.messenger.sms)
     assert reminder.startswith("Rappel") and not first.startswith("Rappel")

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,45 @@ def _token(env: dict[str, str]) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@dataclass(frozen=True)
+class DevServer:
+    port: int
+    data: Path  # its data folder (a temporary one)
+    log: Path
+    env: dict[str, str]
+    startup: float  # seconds until it answered
+
+
+@contextmanager
+def dev_server(prefix: str) -> Iterator[DevServer]:
+    """`python -m local.devserver` (what `make dev` runs) on a free port with a fresh data folder,
+    stopped on leaving. A failure inside raises RuntimeError with the end of the server's log."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix=prefix) as data:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(PORT=str(port), LOCAL_DATA_DIR=data)
+        log = Path(data) / "devserver.log"
+        say(f"  starting the dev server on 127.0.0.1:{port} (data in a temporary folder)")
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "local.devserver"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: nothing of it outlives the bench
+            )
+            try:
+                began = time.monotonic()
+                _wait_ready(port, server)
+                yield DevServer(port, Path(data), log, env, time.monotonic() - began)
+            except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
+                tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+                raise RuntimeError(f"{error}; server log: {' / '.join(tail)}") from None
+            finally:
+                _stop(server)
+
+
 def _stop(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         server.send_signal(signal.SIGTERM)  # the dev server stops its children on SIGTERM
@@ -139,65 +180,44 @@ def run() -> list[Row]:
     if not (ROOT / "local" / "devserver.py").is_file():
         return [Row("local load", "16 clients x 30 s (list, get, send)", "not available", "0 errors", "skip",
                     "local/devserver.py does not exist yet")]  # fmt: skip
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as data:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(PORT=str(port), LOCAL_DATA_DIR=data)
-        say(f"  starting the dev server on 127.0.0.1:{port} (data in a temporary folder)")
-        log = Path(data) / "devserver.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "local.devserver"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: nothing of it outlives the bench
-            )
-            try:
-                began = time.monotonic()
-                _wait_ready(port, server)
-                startup = time.monotonic() - began
-                token = _token(env)
-                seeder = Client(port, token)
-                ids = []
-                for n in range(SEED):
-                    status, body = seeder.request("POST", "/invitations", _body(n))
-                    if status != 201:
-                        raise RuntimeError(f"seeding: POST /invitations answered {status}")
-                    ids.append(json.loads(body)["id"])
-                seeder.close()
-                say(f"  {CLIENTS} clients for {SECONDS:.0f} s")
-                tally = Tally()
-                deadline = time.monotonic() + SECONDS
-                started = time.monotonic()
-                from local import auth
+    try:
+        with dev_server("bench-load-") as server:
+            token = _token(server.env)
+            seeder = Client(server.port, token)
+            ids = []
+            for n in range(SEED):
+                status, body = seeder.request("POST", "/invitations", _body(n))
+                if status != 201:
+                    raise RuntimeError(f"seeding: POST /invitations answered {status}")
+                ids.append(json.loads(body)["id"])
+            seeder.close()
+            say(f"  {CLIENTS} clients for {SECONDS:.0f} s")
+            tally = Tally()
+            deadline = time.monotonic() + SECONDS
+            started = time.monotonic()
+            from local import auth
 
-                senders = {
-                    (w, k): auth.mint(Path(data), f"{SUB}-w{w:02d}-{k}", NAME, 3600)
-                    for w in range(CLIENTS)
-                    for k in range(4)
-                }
-                threads = [
-                    threading.Thread(
-                        target=_worker,
-                        args=(port, token, ids, deadline, tally, w, lambda w, k: senders[(w, k)]),
-                        daemon=True,
-                    )
-                    for w in range(CLIENTS)
-                ]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join(timeout=SECONDS + REQUEST_TIMEOUT + 10)
-                elapsed = time.monotonic() - started
-            except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
-                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-                return [Row("local load", "16 clients x 30 s (list, get, send)", "failed", "0 errors", "MISS",
-                            f"{error}; server log: {' / '.join(tail)}")]  # fmt: skip
-            finally:
-                _stop(server)
-    return _rows(tally, elapsed, startup)
+            senders = {
+                (w, k): auth.mint(server.data, f"{SUB}-w{w:02d}-{k}", NAME, 3600)
+                for w in range(CLIENTS)
+                for k in range(4)
+            }
+            threads = [
+                threading.Thread(
+                    target=_worker,
+                    args=(server.port, token, ids, deadline, tally, w, lambda w, k: senders[(w, k)]),
+                    daemon=True,
+                )
+                for w in range(CLIENTS)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=SECONDS + REQUEST_TIMEOUT + 10)
+            elapsed = time.monotonic() - started
+    except RuntimeError as error:
+        return [Row("local load", "16 clients x 30 s (list, get, send)", "failed", "0 errors", "MISS", str(error))]
+    return _rows(tally, elapsed, server.startup)
 
 
 def _rows(tally: Tally, elapsed: float, startup: float) -> list[Row]:

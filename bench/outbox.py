@@ -19,10 +19,6 @@ a real botocore answer: a slower SES, or a throttled one beyond a rate.
 
 import http.client
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -32,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT
-from bench.load import Client, _stop, _wait_ready
+from bench import ROOT, load
+from bench.load import Client
 from bench.report import Row, check, median, percentile, ratio_interval, say
-from local.dynamodb_local import free_port
 
 DELAY_MS = 1500
 DELAY_SENDS = 30  # per phase; phases: off, delayed, delayed, off
@@ -84,30 +79,8 @@ class Server:
 
 @contextmanager
 def dev_server() -> Iterator[Server]:
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-outbox-") as data:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(PORT=str(port), LOCAL_DATA_DIR=data)
-        log = Path(data) / "devserver.log"
-        say(f"  starting the dev server on 127.0.0.1:{port} (data in a temporary folder)")
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "local.devserver"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                try:
-                    _wait_ready(port, server)
-                except (RuntimeError, TimeoutError) as error:
-                    tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-                    raise RuntimeError(f"{error}: {' / '.join(tail)}") from None
-                yield Server(port, Path(data), log)
-            finally:
-                _stop(server)
+    with load.dev_server("bench-outbox-") as running:
+        yield Server(running.port, running.data, running.log)
 
 
 def _body(tag: str, n: int) -> dict[str, str]:

@@ -292,16 +292,20 @@ def run(bench_stack: Stack, built_layer: Path | None = None) -> list[Row]:
         cache, cwd = Path(tmp) / "pycache", Path(tmp) / "cwd"
         cwd.mkdir()
 
+        def handler(scenario: Scenario, side: str, event: Any = None) -> tuple[str, dict[str, str]]:
+            """The handler module of one side of a function, and its environment (with `event`)."""
+            if side == "function":
+                module, path = "app", [FUNCTIONS_DIR / scenario.function, LAYER]
+            else:
+                module, path = f"ref_{scenario.function}", [MINIMAL_DIR]
+            env = _env(cache, path, TABLES[side], bench_stack.endpoint, aws.endpoint)
+            env["BENCH_EVENT"] = json.dumps(event or {})
+            return module, env
+
         def child(scenario: Scenario, side: str) -> tuple[str, dict[str, str]]:
             """The code and environment of one side of a function (after preparing its request)."""
-            table = TABLES[side]
-            if side == "function":
-                code, path = _answering("app"), [FUNCTIONS_DIR / scenario.function, LAYER]
-            else:
-                code, path = _answering(f"ref_{scenario.function}"), [MINIMAL_DIR]
-            env = _env(cache, path, table, bench_stack.endpoint, aws.endpoint)
-            env["BENCH_EVENT"] = json.dumps(scenario.prepare(table))
-            return code, env
+            module, env = handler(scenario, side, scenario.prepare(TABLES[side]))
+            return _answering(module), env
 
         def timed(scenario: Scenario, side: str, args: Sequence[str] = ()) -> tuple[float, dict[str, Any]]:
             code, env = child(scenario, side)
@@ -333,16 +337,11 @@ def run(bench_stack: Stack, built_layer: Path | None = None) -> list[Row]:
 
         # The own code's share of the import, interleaved the same way (an info row).
         own: dict[str, dict[str, list[float]]] = {s.function: {"function": [], "reference": []} for s in scenarios}
-        for scenario in scenarios:
-            for side in ("function", "reference"):
-                code, env = child(scenario, side)
-                module = "app" if side == "function" else f"ref_{scenario.function}"
-                _spawn(_own_import(module), {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}, cwd)
+        # No request is answered: nothing to prepare in the tables.
         for round_ in range(RUNS):
             for scenario in scenarios:
                 for side in ("function", "reference") if round_ % 2 == 0 else ("reference", "function"):
-                    code, env = child(scenario, side)
-                    module = "app" if side == "function" else f"ref_{scenario.function}"
+                    module, env = handler(scenario, side)
                     own[scenario.function][side].append(_spawn(_own_import(module), env, cwd)[1]["own_import"])
 
         profiles = {}

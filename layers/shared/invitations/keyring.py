@@ -36,6 +36,8 @@ class InvalidKeyRing(ValueError):
 
 @dataclass(frozen=True)
 class _Keys:
+    """The keys derived from one secret: one for links, one for list cursors."""
+
     link: bytes
     cursor: bytes
 

@@ -17,6 +17,8 @@ _GSM7 = frozenset(GSM7_BASIC)
 
 @dataclass(frozen=True)
 class Email:
+    """An email's subject, plain text and HTML."""
+
     subject: str
     text: str
     html: str

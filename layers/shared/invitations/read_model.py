@@ -12,6 +12,8 @@ from invitations.use_cases.base import Clinician, Services
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a clinician's invitations, with the moment their statuses were read at."""
+
     items: list[Invitation]
     next_cursor: str | None
     now: datetime  # the moment the statuses were read at

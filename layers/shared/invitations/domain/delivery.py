@@ -36,6 +36,8 @@ class SentMessage:
 
 @dataclass(frozen=True)
 class Report:
+    """What a provider reported about one message it took (SES via EventBridge, SNS via its logs)."""
+
     report_id: str  # the provider's id of the report: duplicates are dropped on it
     message_id: str
     status: ReportStatus

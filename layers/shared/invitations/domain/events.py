@@ -19,6 +19,8 @@ ActorKind = Literal["clinician", "patient", "system"]
 
 @dataclass(frozen=True)
 class Actor:
+    """Who caused a change: a clinician (by `sub`), the patient, or the system."""
+
     kind: ActorKind
     id: str | None = None  # the clinician's `sub` for a clinician; None otherwise
 
@@ -39,6 +41,8 @@ class Message:
 
 @dataclass(frozen=True)
 class DomainEvent:
+    """A change that happened to an invitation: stored with it (the outbox), then published."""
+
     type: str  # EventBridge detail-type
     occurred_at: datetime
     actor: Actor

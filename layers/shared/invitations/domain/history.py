@@ -29,6 +29,8 @@ _EVENT_TYPES = {
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One line of an invitation's history, as the clinician sees it (never a name or an address)."""
+
     invitation_id: str
     type: str
     at: datetime

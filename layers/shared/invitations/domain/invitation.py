@@ -34,6 +34,8 @@ DEFAULT_TIME_ZONE = "Europe/Paris"
 
 @dataclass(frozen=True)
 class Contact:
+    """Who is invited and how to reach them: the fields a clinician types and may correct."""
+
     first_name: str
     last_name: str
     email: str | None
@@ -44,6 +46,8 @@ class Contact:
 
 @dataclass(frozen=True)
 class Invitation:
+    """An invitation as stored: its status at a moment is derived (`status_at`), never stored."""
+
     id: str
     clinician_id: str
     clinician_name: str

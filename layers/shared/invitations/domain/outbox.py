@@ -16,6 +16,8 @@ SWEEP_AFTER = timedelta(minutes=3)  # an entry still not done after this is disp
 
 @dataclass(frozen=True)
 class OutboxEntry:
+    """An event stored with its change, kept until it is published and its message handled."""
+
     invitation_id: str
     event_id: str
     event_type: str

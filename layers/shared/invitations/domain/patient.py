@@ -13,6 +13,8 @@ Thread = Literal["active", "left"]
 
 @dataclass(frozen=True)
 class Patient:
+    """The patient's record, created when the invitation is accepted."""
+
     id: str
     clinician_id: str
     invitation_id: str

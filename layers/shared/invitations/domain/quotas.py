@@ -11,6 +11,8 @@ from invitations.domain.rules import NEW_INVITATIONS_PER_PHONE, NEW_INVITATIONS_
 
 @dataclass(frozen=True)
 class Limit:
+    """One send limit: how many sends per window, counted by bucket."""
+
     count: int
     bucket: timedelta  # sends are counted by bucket: a few buckets keep an item small
     refusal: str  # what the clinician is told
@@ -18,6 +20,8 @@ class Limit:
 
 @dataclass(frozen=True)
 class Quota:
+    """One counter of sends, stored under a pseudonym: its recent buckets and revision."""
+
     key: str  # a pseudonym: never an address or a number in clear
     buckets: tuple[tuple[datetime, int], ...] = ()  # (bucket start, sends in it), oldest first
     rev: int = 0  # the stored revision (0: none stored)

@@ -32,6 +32,8 @@ REMINDER_HOURS = (9, 20)  # ... between 09:00 and 20:00 in the invitation's time
 
 @dataclass(frozen=True)
 class Rules:
+    """The service's figures (validity, send limits, SMS countries, reminder), set per stack."""
+
     validity: timedelta = timedelta(days=VALIDITY_DAYS)
     max_sends_per_window: int = MAX_SENDS_PER_WINDOW
     max_sends_per_day: int = MAX_SENDS_PER_DAY

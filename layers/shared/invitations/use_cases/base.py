@@ -33,6 +33,8 @@ EVENT_METRICS = {
 
 @dataclass(frozen=True)
 class Clinician:
+    """The signed-in clinician, from the token's claims."""
+
     id: str  # the JWT's `sub`
     name: str  # the JWT's `name`: how patients are told who invites them
 

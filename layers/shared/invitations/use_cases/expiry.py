@@ -14,6 +14,8 @@ from invitations.use_cases.base import Services, commit_change
 
 @dataclass(frozen=True)
 class ExpiryRun:
+    """What one scheduled expiry run did."""
+
     expired: int
     complete: bool  # False: stopped early for lack of time; the next run picks up the rest
 

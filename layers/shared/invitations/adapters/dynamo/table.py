@@ -15,6 +15,8 @@ _LOST_RACE = {"ConditionalCheckFailedException", "TransactionCanceledException",
 
 @dataclass
 class Table:
+    """The service's one table: consistent reads, conditional writes, query pages; the capacity they used."""
+
     client: Any
     name: str
     retention: timedelta  # how long expired and deleted invitations are kept before TTL removes them

@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
 from invitations.http.idempotency import send_invitation
-from invitations.models import InvitationCreate, InvitationOut
+from invitations.models.invitations import InvitationOut
+from invitations.models.requests import InvitationCreate
 
 router = Router()
 

@@ -17,6 +17,7 @@ import app
 from invitations import runtime
 print(json.dumps({
     "modules": sorted(m.split(".")[0] for m in sys.modules),
+    "own": sorted(m for m in sys.modules if m.startswith("invitations.")),
     "idempotency": "aws_lambda_powertools.utilities.idempotency" in sys.modules,
     "clients_built": runtime.client.cache_info().currsize,
     "service_built": runtime.services.cache_info().currsize,
@@ -42,6 +43,46 @@ def test_importing_a_handler_builds_no_client_and_no_validator(function):
     assert "email_validator" not in imported["modules"]
     # Powertools' idempotency is loaded by the first request with an Idempotency-Key, not at import.
     assert not imported["idempotency"]
+
+
+# What a function does not load at import because it may never need it: the write side and the
+# entities it stores, the request models, the answers of other resources (each module is classes to
+# create at every cold start). They are imported on first use.
+NOT_AT_IMPORT = {
+    "list_invites": {
+        "adapters.dynamo.unit_of_work",
+        "domain.outbox",
+        "domain.delivery",
+        "domain.quotas",
+        "domain.patient",
+        "models.requests",
+    },
+    "patients": {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery", "domain.quotas"},
+    "accept_invite": {
+        "adapters.dynamo.unit_of_work",
+        "domain.outbox",
+        "domain.delivery",
+        "domain.quotas",
+        "models.requests",
+    },
+    "expire_invites": {
+        "adapters.dynamo.unit_of_work",
+        "domain.outbox",
+        "domain.delivery",
+        "domain.quotas",
+        "domain.patient",
+        "models.requests",
+    },
+    "send_invite": {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery", "domain.patient"},
+    "manage_invite": {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery", "domain.patient"},
+}
+
+
+@pytest.mark.parametrize("function", sorted(NOT_AT_IMPORT))
+def test_a_handler_loads_only_what_its_requests_may_need(function):
+    own = {name.removeprefix("invitations.") for name in _imported_by(function)["own"]}
+    assert "domain.invitation" in own  # the probe sees the layer's modules
+    assert not own & NOT_AT_IMPORT[function]
 
 
 def _dataclasses_of(path):

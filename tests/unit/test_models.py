@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from invitations.models import InvitationCreate, InvitationPatch
+from invitations.models.requests import InvitationCreate, InvitationPatch
 
 
 def create(**fields):

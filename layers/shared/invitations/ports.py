@@ -1,17 +1,21 @@
 """What the use cases need from the world, as small Protocols. The adapters (adapters/) implement
 them on AWS; tests/fakes.py implements them in memory."""
 
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from __future__ import annotations
 
-from invitations.domain.delivery import SentMessage
-from invitations.domain.events import DomainEvent
-from invitations.domain.history import HistoryEntry
-from invitations.domain.invitation import Invitation
-from invitations.domain.outbox import OutboxEntry
-from invitations.domain.patient import Patient
-from invitations.domain.quotas import Quota
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # annotations only: importing the ports loads no entity (cold starts)
+    from datetime import datetime
+
+    from invitations.domain.delivery import SentMessage
+    from invitations.domain.events import DomainEvent
+    from invitations.domain.history import HistoryEntry
+    from invitations.domain.invitation import Invitation
+    from invitations.domain.outbox import OutboxEntry
+    from invitations.domain.patient import Patient
+    from invitations.domain.quotas import Quota
 
 
 class DeliveryFailed(Exception):

@@ -11,13 +11,13 @@ from botocore.config import Config
 
 from invitations.adapters.dynamo.queries import DynamoQueries
 from invitations.adapters.dynamo.table import Table
-from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from invitations.adapters.eventbridge import AwsEventPublisher
 from invitations.adapters.pseudonyms import HmacPseudonyms
 from invitations.adapters.ses_sns import AwsMessenger
 from invitations.clock import SystemClock
 from invitations.keyring import RING_LIFETIME_SECONDS, Expiring, stable_secret
 from invitations.observability import PowertoolsCounter
+from invitations.ports import UnitOfWork
 from invitations.settings import get_settings
 from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
 from invitations.use_cases.base import Services
@@ -65,12 +65,19 @@ def table() -> Table:
     return Table(client("dynamodb"), settings.table_name, timedelta(days=settings.retention_days))
 
 
+def _unit_of_work() -> UnitOfWork:
+    # Imported on first use: the read-only functions never load the write side and its entities.
+    from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+
+    return DynamoUnitOfWork(table())
+
+
 @lru_cache(maxsize=1)
 def services() -> Services:
     settings = get_settings()
     signer = TokenSigner(link_secret)  # the ring is fetched on the first link or cursor
     return Services(
-        unit_of_work=lambda: DynamoUnitOfWork(table()),
+        unit_of_work=_unit_of_work,
         queries=DynamoQueries(table()),
         messenger=AwsMessenger(client, settings.sender_email, settings.sms_sender_id, settings.ses_configuration_set),
         events=AwsEventPublisher(client, settings.event_bus_name),

@@ -4,15 +4,19 @@ An event carries ids and facts a consumer needs, never a name, an address, a pho
 link. `event_id` is made once, when the event is raised, and travels with it: consumers
 deduplicate on it."""
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from invitations.clock import iso
 from invitations.domain.ids import new_id
 from invitations.domain.invitation import Channel, Invitation
-from invitations.domain.patient import Patient
+
+if TYPE_CHECKING:
+    from invitations.domain.patient import Patient
 
 ActorKind = Literal["clinician", "patient", "system"]
 

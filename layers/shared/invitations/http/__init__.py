@@ -28,7 +28,7 @@ from invitations.domain.errors import (
     TooManySends,
     Unauthorized,
 )
-from invitations.models import ErrorResponse
+from invitations.models.errors import ErrorResponse
 from invitations.observability import logger, metrics
 from invitations.text import display_name
 from invitations.use_cases.base import Clinician

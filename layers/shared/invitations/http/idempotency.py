@@ -15,7 +15,8 @@ from invitations import runtime
 from invitations.domain.errors import Busy, IdempotencyKeyReused
 from invitations.domain.invitation import Contact, Invitation
 from invitations.http.presenters import invitation_out
-from invitations.models import InvitationCreate, InvitationOut
+from invitations.models.invitations import InvitationOut
+from invitations.models.requests import InvitationCreate
 from invitations.settings import get_settings
 from invitations.use_cases import managing, sending
 from invitations.use_cases.base import Clinician

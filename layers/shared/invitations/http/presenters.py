@@ -1,15 +1,23 @@
 """Domain -> the contract's response models. The only place that decides what a clinician or a
 patient is shown (a link only while pending; a patient's page never shows their contact)."""
 
-from datetime import datetime
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from invitations.clock import iso
-from invitations.domain.history import HistoryEntry
-from invitations.domain.invitation import Invitation
-from invitations.domain.patient import Patient
-from invitations.models import Delivery, History, HistoryItem, InvitationOut, InvitationPage, LinkView, PatientOut
-from invitations.ports import Links
-from invitations.read_model import Page
+from invitations.models.invitations import Delivery, History, HistoryItem, InvitationOut, InvitationPage
+from invitations.models.links import LinkView
+from invitations.models.patients import PatientOut
+
+if TYPE_CHECKING:  # annotations only: each function loads just the entities it presents
+    from datetime import datetime
+
+    from invitations.domain.history import HistoryEntry
+    from invitations.domain.invitation import Invitation
+    from invitations.domain.patient import Patient
+    from invitations.ports import Links
+    from invitations.read_model import Page
 
 
 def invitation_out(inv: Invitation, now: datetime, links: Links) -> InvitationOut:

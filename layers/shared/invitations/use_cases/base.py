@@ -1,13 +1,15 @@
 """What every use case shares: the ports it is given, who the clinician is, and the loop that
 commits a change and then publishes its events."""
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from invitations.domain.errors import Busy, ConcurrentChange
 from invitations.domain.events import Actor, DomainEvent
 from invitations.domain.invitation import Invitation
-from invitations.domain.outbox import OutboxEntry
 from invitations.domain.rules import Rules
 from invitations.ports import (
     Clock,
@@ -20,6 +22,9 @@ from invitations.ports import (
     Pseudonyms,
     UnitOfWork,
 )
+
+if TYPE_CHECKING:  # the entry's module is imported by the functions that handle the outbox only
+    from invitations.domain.outbox import OutboxEntry
 
 ATTEMPTS = 8  # lost races in a row before giving up with 409 concurrent_update
 
@@ -69,10 +74,10 @@ def commit_change[T](
         uow = services.unit_of_work()
         if attempt == 0:
             for value in known:
-                if isinstance(value, OutboxEntry):
-                    uow.outbox.known(value)
-                else:
+                if isinstance(value, Invitation):
                     uow.invitations.known(value)
+                else:
+                    uow.outbox.known(value)
         result = change(uow)
         try:
             events = uow.commit()

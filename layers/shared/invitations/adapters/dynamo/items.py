@@ -15,31 +15,50 @@ Every item of an invitation shares its partition: one query reaches (or erases) 
 An entity's attributes are its dataclass fields, converted by type (mapping.py): a new field
 needs no change here."""
 
+from __future__ import annotations
+
 import dataclasses
+import importlib
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from invitations.adapters.dynamo.codec import dump
 from invitations.adapters.dynamo.mapping import Mapper
 from invitations.clock import iso
-from invitations.domain.delivery import SentMessage
-from invitations.domain.events import DomainEvent
-from invitations.domain.history import HistoryEntry
 from invitations.domain.invitation import Invitation, retained_until, sent_key
-from invitations.domain.outbox import DONE_KEPT_FOR, OutboxEntry
-from invitations.domain.patient import Patient
-from invitations.domain.quotas import Quota
 from invitations.domain.rules import SEND_WINDOW
+
+if TYPE_CHECKING:
+    from invitations.domain.delivery import SentMessage
+    from invitations.domain.events import DomainEvent
+    from invitations.domain.history import HistoryEntry
+    from invitations.domain.outbox import OutboxEntry
+    from invitations.domain.patient import Patient
+    from invitations.domain.quotas import Quota
 
 DUE_SHARDS = 4  # spreads the sparse expiry index's writes over a few partitions
 
-_invitations = Mapper(Invitation, {"stored_status": "status"})
-_patients = Mapper(Patient)
-_outbox = Mapper(OutboxEntry)
-_history = Mapper(HistoryEntry, {"type": "history_type"}, apart=frozenset({"kept_until"}))  # kept_until: `ttl`
-_quotas = Mapper(Quota)
-_messages = Mapper(SentMessage)
+# kind -> (its module in invitations.domain, its entity, fields renamed, fields kept apart)
+_ENTITIES: dict[str, tuple[str, str, dict[str, str], frozenset[str]]] = {
+    "invitation": ("invitation", "Invitation", {"stored_status": "status"}, frozenset()),
+    "patient": ("patient", "Patient", {}, frozenset()),
+    "outbox": ("outbox", "OutboxEntry", {}, frozenset()),
+    "history": ("history", "HistoryEntry", {"type": "history_type"}, frozenset({"kept_until"})),  # as `ttl`
+    "quota": ("quotas", "Quota", {}, frozenset()),
+    "message": ("delivery", "SentMessage", {}, frozenset()),
+}
+
+
+@cache
+def _mapper(kind: str) -> Mapper[Any]:
+    """A kind's mapper, built on its first use with its entity's module imported then: a function
+    loads only the entities it reads or stores (each is dataclasses to create at a cold start)."""
+    module, entity, renamed, apart = _ENTITIES[kind]
+    return Mapper(getattr(importlib.import_module(f"invitations.domain.{module}"), entity), renamed, apart)
+
+
 UNDONE_SHARDS = 4  # spreads the sparse Undone index's writes over a few partitions
 
 
@@ -62,7 +81,7 @@ def retention_ttl(inv: Invitation, retention: timedelta) -> int | None:
 
 
 def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
-    item = {"pk": f"INV#{inv.id}", "sk": "INV", "type": "invitation", **_invitations.to_item(inv)}
+    item = {"pk": f"INV#{inv.id}", "sk": "INV", "type": "invitation", **_mapper("invitation").to_item(inv)}
     item["ttl"] = retention_ttl(inv, retention)  # deleted or expired: removed after the retention period
     if inv.stored_status == "deleted":
         return dump(item)  # out of every index
@@ -81,11 +100,11 @@ def invitation_item(inv: Invitation, retention: timedelta) -> dict[str, Any]:
 def invitation_from(raw: dict[str, Any] | None) -> Invitation | None:
     if not raw or raw.get("type", {}).get("S") != "invitation":
         return None
-    return _invitations.from_item(raw)
+    return _mapper("invitation").from_item(raw)
 
 
 def patient_item(p: Patient) -> dict[str, Any]:
-    item = {"pk": f"PAT#{p.id}", "sk": "PAT", "type": "patient", **_patients.to_item(p)}
+    item = {"pk": f"PAT#{p.id}", "sk": "PAT", "type": "patient", **_mapper("patient").to_item(p)}
     item.update(gsi1pk=f"CLINPAT#{p.clinician_id}", gsi1sk=f"{iso(p.created_at)}#{p.id}")
     return dump(item)
 
@@ -93,7 +112,7 @@ def patient_item(p: Patient) -> dict[str, Any]:
 def patient_from(raw: dict[str, Any] | None) -> Patient | None:
     if not raw or raw.get("type", {}).get("S") != "patient":
         return None
-    return _patients.from_item(raw)
+    return _mapper("patient").from_item(raw)
 
 
 def outbox_key(invitation_id: str, event_id: str) -> dict[str, Any]:
@@ -101,6 +120,8 @@ def outbox_key(invitation_id: str, event_id: str) -> dict[str, Any]:
 
 
 def outbox_entry(event: DomainEvent) -> OutboxEntry:
+    from invitations.domain.outbox import OutboxEntry  # by the functions that store events only
+
     return OutboxEntry(
         event.invitation_id, event.event_id, event.type, event.detail(), event.occurred_at, event.message
     )
@@ -108,11 +129,13 @@ def outbox_entry(event: DomainEvent) -> OutboxEntry:
 
 def outbox_item(entry: OutboxEntry) -> dict[str, Any]:
     item: dict[str, Any] = {"pk": f"INV#{entry.invitation_id}", "sk": f"OUT#{entry.event_id}", "type": "outbox"}
-    item.update(_outbox.to_item(entry))
+    item.update(_mapper("outbox").to_item(entry))
     if entry.done_at is None:  # in the sweeper's index until done
         shard = int(entry.event_id[-2:], 16) % UNDONE_SHARDS
         item.update(undone_pk=f"UNDONE#{shard}", undone_sk=f"{iso(entry.created_at)}#{entry.event_id}")
     else:
+        from invitations.domain.outbox import DONE_KEPT_FOR
+
         item["ttl"] = int((entry.done_at + DONE_KEPT_FOR).timestamp())
     return dump(item)
 
@@ -120,7 +143,7 @@ def outbox_item(entry: OutboxEntry) -> dict[str, Any]:
 def outbox_from(raw: dict[str, Any] | None) -> OutboxEntry | None:
     if not raw or raw.get("type", {}).get("S") != "outbox":
         return None
-    return _outbox.from_item(raw)
+    return _mapper("outbox").from_item(raw)
 
 
 def history_item(entry: HistoryEntry) -> dict[str, Any]:
@@ -128,12 +151,12 @@ def history_item(entry: HistoryEntry) -> dict[str, Any]:
     # millisecond keep their order), then by id (unique).
     sk = f"HIST#{iso(entry.at)}#{time.time_ns():020d}#{entry.entry_id}"
     item: dict[str, Any] = {"pk": f"INV#{entry.invitation_id}", "sk": sk, "type": "history"}
-    item.update(_history.to_item(entry), ttl=_epoch(entry.kept_until))  # no ttl: kept while the invitation is
+    item.update(_mapper("history").to_item(entry), ttl=_epoch(entry.kept_until))  # no ttl: kept while the invitation is
     return dump(item)
 
 
 def history_from(raw: dict[str, Any]) -> HistoryEntry:
-    entry = _history.from_item(raw)
+    entry: HistoryEntry = _mapper("history").from_item(raw)
     if "ttl" in raw:
         entry = dataclasses.replace(entry, kept_until=datetime.fromtimestamp(int(raw["ttl"]["N"]), UTC))
     return entry
@@ -170,7 +193,12 @@ def quota_key(key: str) -> dict[str, Any]:
 
 
 def quota_item(quota: Quota) -> dict[str, Any]:
-    item: dict[str, Any] = {"pk": f"QUOTA#{quota.key}", "sk": "QUOTA", "type": "quota", **_quotas.to_item(quota)}
+    item: dict[str, Any] = {
+        "pk": f"QUOTA#{quota.key}",
+        "sk": "QUOTA",
+        "type": "quota",
+        **_mapper("quota").to_item(quota),
+    }
     if quota.buckets:  # gone once nothing it counts is inside the window (the longest bucket: an hour)
         item["ttl"] = int((quota.buckets[-1][0] + SEND_WINDOW + timedelta(hours=1)).timestamp())
     return dump(item)
@@ -179,14 +207,14 @@ def quota_item(quota: Quota) -> dict[str, Any]:
 def quota_from(raw: dict[str, Any] | None) -> Quota | None:
     if not raw or raw.get("type", {}).get("S") != "quota":
         return None
-    return _quotas.from_item(raw)
+    return _mapper("quota").from_item(raw)
 
 
 MESSAGES_KEPT_FOR = timedelta(days=4)  # SMS receipts can take 72 hours
 
 
 def message_item(message: SentMessage, now: datetime) -> dict[str, Any]:
-    item = {"pk": f"MSG#{message.message_id}", "sk": "MSG", "type": "message", **_messages.to_item(message)}
+    item = {"pk": f"MSG#{message.message_id}", "sk": "MSG", "type": "message", **_mapper("message").to_item(message)}
     item["ttl"] = int((now + MESSAGES_KEPT_FOR).timestamp())
     return dump(item)
 
@@ -198,7 +226,7 @@ def message_key(message_id: str) -> dict[str, Any]:
 def message_from(raw: dict[str, Any] | None) -> SentMessage | None:
     if not raw or raw.get("type", {}).get("S") != "message":
         return None
-    return _messages.from_item(raw)
+    return _mapper("message").from_item(raw)
 
 
 def report_item(invitation_id: str, report_id: str, now: datetime) -> dict[str, Any]:

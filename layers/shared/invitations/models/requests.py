@@ -1,13 +1,11 @@
-"""The contract's request and response shapes (pydantic), with their validation rules."""
+"""The bodies a clinician sends, with their validation rules (names, addresses, phones, zones)."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from invitations.domain.invitation import Channel, DeliveryStatus, Status
+from invitations.models import Locale
 from invitations.text import unsafe_characters
-
-Locale = Literal["fr", "en"]
 
 
 def _safe_name(value: str) -> str:
@@ -123,91 +121,3 @@ class InvitationPatch(ContactPatch):
 
 class PatientPatch(ContactPatch):
     pass
-
-
-class _Answer(BaseModel):
-    # defer_build: a response model is built on its first use, so each function pays only for the
-    # answers it gives, not for every answer of the service.
-    model_config = ConfigDict(defer_build=True)
-
-
-class Delivery(_Answer):
-    status: DeliveryStatus
-    channel: Channel | None = Field(default=None, description="The latest message's channel (sms after a fallback)")
-    at: str
-    detail: str | None = None
-
-
-class InvitationOut(_Answer):
-    id: str
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None
-    channel: Channel
-    status: Status
-    link: str | None = Field(default=None, description="Present while pending: the one link that works now.")
-    created_at: str
-    sent_at: str
-    expires_at: str
-    accepted_at: str | None
-    patient_id: str | None
-    delivery: Delivery
-    send_count: int
-    locale: Locale
-    time_zone: str = "Europe/Paris"
-    help_link: str = Field(description="A page that helps the patient accept (seed point 9): for the clinician to send")
-
-
-class InvitationPage(_Answer):
-    items: list[InvitationOut]
-    next_cursor: str | None
-
-
-class PatientOut(_Answer):
-    id: str
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None
-    invitation_id: str
-    thread: Literal["active", "left"]
-    created_at: str
-    updated_at: str
-    left_at: str | None = None
-
-
-class LinkView(_Answer):
-    status: Status
-    clinician_name: str
-    expires_at: str
-
-
-class Accepted(_Answer):
-    status: Literal["accepted"]
-    patient_id: str
-
-
-class HistoryItem(_Answer):
-    type: str = Field(
-        description="sent, resent, corrected, dispatched, failed, not_sent, accepted, expired, deleted, ..."
-    )
-    at: str
-    actor: Literal["clinician", "patient", "system"]
-    actor_id: str | None = Field(description="The clinician's sub for a clinician's action, else null")
-    channel: Channel | None
-    detail: str | None
-
-
-class History(_Answer):
-    items: list[HistoryItem]
-
-
-class ErrorBody(_Answer):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-class ErrorResponse(_Answer):
-    error: ErrorBody

@@ -18,12 +18,14 @@ its .pyc, as the built layer ships it (the `layer bytecode` row checks the build
 import itertools
 import json
 import os
+import re
 import select
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -86,6 +88,114 @@ def _own_import(module: str) -> str:
         f"import {', '.join(SHARED_PACKAGES)}; import time; t0 = time.perf_counter(); import {module}; "
         "ready({'own_import': time.perf_counter() - t0})"
     )
+
+
+# -- the calls both sides make --------------------------------------------------------------------
+
+# Prepended to a child's code in the untimed runs that fill the bytecode cache: every AWS call the
+# child makes (botocore's one entry point for them), one JSON line each, to the file BENCH_CALLS
+# names. The timed runs do not carry it.
+SPY = """import botocore.client
+def _spied(make=botocore.client.BaseClient._make_api_call):
+    def spy(self, operation, params):
+        with open(os.environ['BENCH_CALLS'], 'a') as out:
+            call = [self.meta.service_model.service_name, operation, params]
+            out.write(json.dumps(call, default=str) + '\\n')
+        return make(self, operation, params)
+    return spy
+botocore.client.BaseClient._make_api_call = _spied()
+"""
+# Request parameters whose value, not only their name, says which call it is.
+TELLING = frozenset({"ConsistentRead", "IndexName", "ReturnConsumedCapacity", "ReturnValues", "Select", "VersionStage"})
+WRITES = ("Put", "Update", "Delete", "ConditionCheck")
+_UPDATE_WORDS = frozenset({"SET", "REMOVE", "ADD", "DELETE", "if_not_exists", "list_append"})
+
+type Call = tuple[str, str, dict[str, Any]]  # service, operation, request parameters
+type Shape = tuple[str, tuple[str, ...]]  # what a call (or a written item) is, and its attribute names
+
+
+def _text(attribute: Any) -> str:
+    """A key attribute's string, as a low-level client sends it ({"S": ...}) or a resource does."""
+    return str(attribute.get("S", "")) if isinstance(attribute, dict) else str(attribute or "")
+
+
+def item_kind(item: dict[str, Any]) -> str:
+    """Which of the service's items a key or an item is: by its sort key (INV, PAT, OUT#, HIST#,
+    QUOTA, ...); a name entry (NAME#<clinician> / <word>#<id>) by its partition key."""
+    if _text(item.get("pk")).startswith("NAME#"):
+        return "NAME"
+    head, hash_, _ = _text(item.get("sk")).partition("#")
+    return head + hash_
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={params[k]}" if k in TELLING else k for k in sorted(params))
+
+
+def _updated(update: dict[str, Any]) -> tuple[str, ...]:
+    """The attribute names an UpdateExpression sets or removes (#placeholders resolved)."""
+    names = update.get("ExpressionAttributeNames", {})
+    expression = re.sub(r"#\w+", lambda m: names.get(m.group(), m.group()), update.get("UpdateExpression", ""))
+    found = re.findall(r"(?<![:\w])[A-Za-z_]\w*", expression)
+    return tuple(sorted({word for word in found if word not in _UPDATE_WORDS}))
+
+
+def _written(operation: str, kind: str, write: dict[str, Any]) -> Shape:
+    """One written item: where (operation and action), its parameters, its kind, its attributes."""
+    if kind == "Put":
+        what, attributes = item_kind(write["Item"]), tuple(sorted(write["Item"]))
+    elif kind == "Update":
+        what, attributes = item_kind(write["Key"]), _updated(write)
+    else:
+        what, attributes = item_kind(write["Key"]), tuple(sorted(write["Key"]))
+    return f"{operation} {kind}({_params(write)}) {what}", attributes
+
+
+def call_shapes(calls: Iterable[Call]) -> list[Shape]:
+    """What a side's calls are, leaving out the values that differ from run to run and side to side
+    (ids, times, table names): each call's operation and request parameter names (and the values
+    in TELLING), which items it reads, and each item it writes with its attribute names."""
+    shapes: list[Shape] = []
+    for service, operation, params in calls:
+        call = f"{service}.{operation}({_params(params)})"
+        if operation == "GetItem":
+            call += " " + item_kind(params["Key"])
+        elif operation == "BatchGetItem":  # keyed by table name: the sides' tables differ
+            for request in params["RequestItems"].values():
+                kinds = ", ".join(sorted(item_kind(key) for key in request["Keys"]))
+                call += f" <table>({_params(request)}) {kinds}"
+        elif operation == "TransactWriteItems":
+            for write in params["TransactItems"]:
+                ((kind, detail),) = write.items()
+                shapes.append(_written(operation, kind, detail))
+        elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            shapes.append(_written(operation, operation.removesuffix("Item"), params))
+        shapes.append((call, ()))
+    return sorted(shapes)
+
+
+def _shown(shape: Shape) -> str:
+    call, attributes = shape
+    return f"{call}: {', '.join(attributes)}" if attributes else call
+
+
+def call_differences(function: Iterable[Call], reference: Iterable[Call]) -> list[str]:
+    """How a reference's calls differ from its function's, in any order (sorted multisets of
+    call_shapes): an item written by both with other attributes is told by its attributes."""
+    f, r = Counter(call_shapes(function)), Counter(call_shapes(reference))
+    only_f, only_r = sorted((f - r).elements()), sorted((r - f).elements())
+    differences = []
+    for shape in only_f:
+        twin = next((other for other in only_r if other[0] == shape[0] and other[1]), None)
+        if shape[1] and twin is not None:
+            only_r.remove(twin)
+            more, fewer = sorted(set(shape[1]) - set(twin[1])), sorted(set(twin[1]) - set(shape[1]))
+            differences.append(
+                f"{shape[0]}: function only {', '.join(more) or '-'}; reference only {', '.join(fewer) or '-'}"
+            )
+        else:
+            differences.append(f"function only: {_shown(shape)}")
+    return differences + [f"reference only: {_shown(shape)}" for shape in only_r]
 
 
 # -- the first requests ----------------------------------------------------------------------------
@@ -316,12 +426,19 @@ def run(bench_stack: Stack, built_layer: Path | None = None) -> list[Row]:
 
         boto3_env = _env(cache, [], TABLES["function"], bench_stack.endpoint, aws.endpoint)
         boto3_env["BENCH_EVENT"] = "{}"
-        say(f"  filling a private bytecode cache ({1 + 2 * len(scenarios)} commands)")
+        say(f"  filling a private bytecode cache ({1 + 2 * len(scenarios)} commands), each side's AWS calls recorded")
         _spawn(BOTO3, {k: v for k, v in boto3_env.items() if k != "PYTHONDONTWRITEBYTECODE"}, cwd)
+        calls: dict[str, dict[str, list[Call]]] = {}
         for scenario in scenarios:
             for side in ("function", "reference"):
                 code, env = child(scenario, side)
-                _spawn(code, {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}, cwd)
+                log = Path(tmp) / f"calls-{scenario.function}-{side}.jsonl"
+                env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"BENCH_CALLS": str(log)}
+                answer = _spawn(SPY + code, env, cwd)[1].get("answer")
+                if answer != scenario.expected:
+                    raise RuntimeError(f"{scenario.function} ({side}) answered {answer!r}")
+                lines = log.read_text().splitlines() if log.exists() else []
+                calls.setdefault(scenario.function, {})[side] = [tuple(json.loads(line)) for line in lines]
 
         say(f"  {RUNS} rounds: import boto3, then each function and its reference, interleaved")
         base: list[float] = []
@@ -352,6 +469,7 @@ def run(bench_stack: Stack, built_layer: Path | None = None) -> list[Row]:
         stub_calls = dict(aws.calls)
 
     rows = [_row(s, sides[s.function], base, profiles[s.function]) for s in scenarios]
+    rows.append(_calls_row(calls))
     b = median(base)
     vs_boto3 = {s.function: median(sides[s.function].function) / b for s in scenarios}
     floor = {s.function: median(sides[s.function].reference) / b for s in scenarios}
@@ -401,6 +519,29 @@ def _row(scenario: Scenario, sides: Sides, base: list[float], profiles: dict[str
             "function_split_ms": {k: round(part("function", k), 1) for k in ("import", "first_request")},
             "reference_split_ms": {k: round(part("reference", k), 1) for k in ("import", "first_request")},
             "importtime_self_ms": profiles,
+        },
+    )
+
+
+def _calls_row(calls: dict[str, dict[str, list[Call]]]) -> Row:
+    """Whether each reference still makes its function's AWS calls, writing the same items with the
+    same attributes (DynamoDB does more work per attribute and per index entry)."""
+    differ = {fn: call_differences(sides["function"], sides["reference"]) for fn, sides in calls.items()}
+    differing = {fn: d for fn, d in differ.items() if d}
+    counts = ", ".join(f"{fn} {len(sides['function'])}" for fn, sides in calls.items())
+    return Row(
+        "cold start",
+        "the references make the functions' AWS calls",
+        "same" if not differing else f"{len(differing)} differ",
+        "same calls and item attributes",
+        check(not differing),
+        f"operations, request parameters, items read and written (kind, attribute names), in any order; "
+        f"calls per first request: {counts}"
+        if not differing
+        else "; ".join(f"{fn}: " + " | ".join(d) for fn, d in differing.items()),
+        {
+            "differences": differ,
+            "shapes": {fn: [_shown(shape) for shape in call_shapes(sides["function"])] for fn, sides in calls.items()},
         },
     )
 

@@ -16,7 +16,7 @@ HTML = "text/html; charset=utf-8"
 def view(token: str):
     invitation_id = b.token_id(token)
     key = {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": "INV"}}
-    item = b.client("dynamodb").get_item(TableName=b.settings().table_name, Key=key, ConsistentRead=True).get("Item")
+    item = b.get(key)
     if not invitation_id or not item or b.s(item, "status") == "deleted":
         return Response(status_code=404, content_type=HTML, body="<p>Ce lien ne fonctionne plus.</p>")
     if not hmac.compare_digest(b.token(invitation_id, b.s(item, "link_version")), token):

@@ -1,7 +1,7 @@
 """Reference for expire_invites, first run on the scheduled event: the 4 shards of the Due index
 queried for expiries before now, then for each overdue invitation one TransactWriteItems (the
-invitation expired, conditional on its revision, and its name entries with the retention TTL) and
-one EventBridge event."""
+invitation expired, conditional on its revision, its name entries with the retention TTL, its
+outbox entry and history entry; no EventBridge call: the dispatcher publishes)."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,8 @@ SHARDS, RETENTION = 4, timedelta(days=90)
 def _expire(item: dict[str, Any]) -> None:
     rev, clinician_id = b.s(item, "rev"), b.s(item, "clinician_id")
     ttl = int((datetime.fromisoformat(b.s(item, "expires_at")) + RETENTION).timestamp())
-    stored = {k: v for k, v in item.items() if k not in ("due_pk", "due_sk")}
+    # Out of the Due and Remind indexes (pending only): in ByStatus under expired.
+    stored = {k: v for k, v in item.items() if k not in ("due_pk", "due_sk", "remind_pk", "remind_sk")}
     stored.update(
         status={"S": "expired"},
         gsi2pk={"S": f"CLIN#{clinician_id}#expired"},
@@ -29,10 +30,10 @@ def _expire(item: dict[str, Any]) -> None:
         "ConditionExpression": "rev = :rev",
         "ExpressionAttributeValues": {":rev": {"N": str(rev)}},
     }
-    event = b.event_items(
-        "InvitationExpired", b.s(item, "id"), b.s(item, "link_version"), {"clinician_id": clinician_id}
-    )
-    b.client("dynamodb").transact_write_items(TransactItems=[{"Put": put}, *b.name_entries(stored, ttl), *event])
+    at = b.now()
+    facts = {"clinician_id": clinician_id, "expires_at": b.s(item, "expires_at"), "expired_at": b.iso(at)}
+    event = b.event_items("InvitationExpired", "expired", stored, at, None, facts)
+    b.write([{"Put": put}, *b.name_entries(stored, ttl), *event])
     b.metrics.add_metric(name="InvitationsExpired", unit=MetricUnit.Count, value=1)
 
 
@@ -48,6 +49,7 @@ def lambda_handler(event: EventBridgeEvent, context: Any) -> dict[str, Any]:
             "KeyConditionExpression": "due_pk = :pk AND due_sk < :bound",
             "ExpressionAttributeValues": {":pk": {"S": f"DUE#{shard}"}, ":bound": {"S": bound}},
             "Limit": 100,
+            "ReturnConsumedCapacity": "TOTAL",
         }
         while True:
             page = b.client("dynamodb").query(**query)

@@ -31,10 +31,12 @@ def list_invitations(
         KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
         ExpressionAttributeValues={":pk": {"S": f"NAME#{who}"}, ":prefix": {"S": b.words(q or "")[0]}},
         Limit=1000,
+        ReturnConsumedCapacity="TOTAL",
     )["Items"]
     page = sorted(((e["sent_key"]["S"], e["invitation_id"]["S"]) for e in entries), reverse=True)[: limit + 1]
     keys = [{"pk": {"S": f"INV#{i}"}, "sk": {"S": "INV"}} for _, i in page]
-    found = dynamodb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})["Responses"][table]
+    request = {table: {"Keys": keys, "ConsistentRead": True}}
+    found = dynamodb.batch_get_item(RequestItems=request, ReturnConsumedCapacity="TOTAL")["Responses"][table]
     found.sort(key=lambda item: item["gsi1sk"]["S"], reverse=True)
     at = b.now()
     return h.json_response(200, Page(items=[b.invitation_out(item, at) for item in found[:limit]], next_cursor=None))

@@ -12,9 +12,9 @@ app = APIGatewayHttpResolver(enable_validation=True)
 
 @app.post("/invitations/<invitation_id>/resend")
 def resend(invitation_id: str):
-    dynamodb, table, at = b.client("dynamodb"), b.settings().table_name, b.now()
+    table, at = b.settings().table_name, b.now()
     key = {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": "INV"}}
-    current = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    current = b.get(key)
     if not current or b.s(current, "clinician_id") != h.clinician(app) or b.s(current, "status") == "deleted":
         return h.not_found()
     if b.s(current, "status") == "accepted":
@@ -31,10 +31,8 @@ def resend(invitation_id: str):
         "ConditionExpression": "rev = :rev",
         "ExpressionAttributeValues": {":rev": {"N": str(rev)}},
     }
-    who, version = b.s(current, "clinician_id"), b.s(stored, "link_version")
-    writes = [{"Put": put}, *b.name_entries(stored), *b.counters(f"clinician#{who}")]
-    writes += b.event_items("InvitationSent", b.s(stored, "id"), version, {"clinician_id": who, "sent_at": b.iso(at)})
-    dynamodb.transact_write_items(TransactItems=writes)
+    writes = [{"Put": put}, *b.name_entries(stored), *b.counters(f"clinician#{b.s(current, 'clinician_id')}")]
+    b.write([*writes, *b.sent_event(stored, at)])
     b.metrics.add_metric(name="InvitationsSent", unit=b.MetricUnit.Count, value=1)
     return h.json_response(200, b.invitation_out(stored, b.now()))
 

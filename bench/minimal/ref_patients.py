@@ -25,7 +25,7 @@ class PatientOut(BaseModel):
 @app.get("/patients/<patient_id>")
 def get_patient(patient_id: str):
     key = {"pk": {"S": f"PAT#{patient_id}"}, "sk": {"S": "PAT"}}
-    item = b.client("dynamodb").get_item(TableName=b.settings().table_name, Key=key, ConsistentRead=True).get("Item")
+    item = b.get(key)
     if not item or b.s(item, "clinician_id") != h.clinician(app):
         return h.not_found()
     fields = ("id", "first_name", "last_name", "email", "phone", "invitation_id", "thread", "created_at", "updated_at")

@@ -41,16 +41,16 @@ def send(invitation: InvitationCreate):
         "locale": {"S": invitation.locale},
         "link_version": {"N": "1"},
         "created_at": {"S": b.iso(at)},
-        "rev": {"N": "1"},
+        "time_zone": {"S": "Europe/Paris"},
+        "email_suppressed": {"BOOL": False},
+        "rev": {"N": "0"},
     }
     stored.update({"email": {"S": invitation.email}} if invitation.email else {"phone": {"S": str(invitation.phone)}})
     stored = b.sent(stored, at, 1)
     put = {"TableName": b.settings().table_name, "Item": stored, "ConditionExpression": "attribute_not_exists(pk)"}
-    recipient = str(invitation.email or invitation.phone).lower()
+    recipient = b.pseudonym(str(invitation.email or invitation.phone).lower())
     writes = [{"Put": put}, *b.name_entries(stored), *b.counters(f"clinician#{who}", f"recipient#{who}#{recipient}")]
-    facts = {"clinician_id": who, "sent_at": b.iso(at), "channel": "email" if invitation.email else "sms"}
-    writes += b.event_items("InvitationSent", invitation_id, 1, facts)
-    b.client("dynamodb").transact_write_items(TransactItems=writes)
+    b.write([*writes, *b.sent_event(stored, at)])
     b.metrics.add_metric(name="InvitationsSent", unit=b.MetricUnit.Count, value=1)
     return h.json_response(201, b.invitation_out(stored, b.now()), Location=f"/invitations/{invitation_id}")
 

@@ -45,36 +45,17 @@ def test_importing_a_handler_builds_no_client_and_no_validator(function):
     assert not imported["idempotency"]
 
 
-# What a function does not load at import because it may never need it: the write side and the
-# entities it stores, the request models, the answers of other resources (each module is classes to
-# create at every cold start). They are imported on first use.
+# What a function does not load at import because its requests may never need it: the write side
+# and the entities it stores, the request models where no body is validated (each module is classes
+# to create at every cold start). They are imported on first use.
+WRITE_SIDE = {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery"}
 NOT_AT_IMPORT = {
-    "list_invites": {
-        "adapters.dynamo.unit_of_work",
-        "domain.outbox",
-        "domain.delivery",
-        "domain.quotas",
-        "domain.patient",
-        "models.requests",
-    },
-    "patients": {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery", "domain.quotas"},
-    "accept_invite": {
-        "adapters.dynamo.unit_of_work",
-        "domain.outbox",
-        "domain.delivery",
-        "domain.quotas",
-        "models.requests",
-    },
-    "expire_invites": {
-        "adapters.dynamo.unit_of_work",
-        "domain.outbox",
-        "domain.delivery",
-        "domain.quotas",
-        "domain.patient",
-        "models.requests",
-    },
-    "send_invite": {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery", "domain.patient"},
-    "manage_invite": {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery", "domain.patient"},
+    "list_invites": WRITE_SIDE | {"domain.quotas", "domain.patient", "models.requests"},
+    "patients": WRITE_SIDE | {"domain.quotas"},
+    "accept_invite": WRITE_SIDE | {"domain.quotas", "models.requests"},
+    "expire_invites": WRITE_SIDE | {"domain.quotas", "domain.patient", "models.requests"},
+    "send_invite": WRITE_SIDE | {"domain.patient"},
+    "manage_invite": WRITE_SIDE | {"domain.patient"},
 }
 
 

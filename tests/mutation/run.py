@@ -174,6 +174,16 @@ def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
             found.append(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
             found.append(node.returns)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            # `if TYPE_CHECKING:` (imports for annotations only) from `if` to its colon.
+            found.append(
+                ast.Name(
+                    lineno=node.lineno,
+                    col_offset=node.col_offset,
+                    end_lineno=node.test.end_lineno,
+                    end_col_offset=node.test.end_col_offset,
+                )
+            )
         for a in found:
             assert a.end_lineno is not None and a.end_col_offset is not None
             spans.append(
@@ -185,7 +195,10 @@ def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
 def _skip_annotations(work: Path, module: str) -> None:
     """Mutants inside an annotation (`str | None` -> `str + None`) change no behaviour: the layer's
     annotations are types for mypy, either never evaluated (`from __future__ import annotations`)
-    or failing the import at once. They are marked skipped and left out of the score."""
+    or failing the import at once. So with `if not TYPE_CHECKING:`: its imports serve annotations
+    only, and running them loads a module early (tests/unit/test_cold_imports.py, outside this
+    suite, holds what is loaded) or fails the import at once on a cycle. They are marked skipped
+    and left out of the score."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from invitations import read_model, runtime
     from invitations.adapters.dynamo import items
     from invitations.http import json_response
-    from invitations.http.presenters import invitation_page
+    from invitations.http.presenters.invitations import invitation_page
     from invitations.use_cases.base import Clinician
 
     db = DynamoDBLocal().start()

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from invitations import pages, runtime
 from invitations.domain.errors import LinkExpired, LinkGone
 from invitations.http import Router, build_app, error_response, json_response, lambda_entry, responses, status_of
-from invitations.http.presenters import link_view
+from invitations.http.presenters.links import link_view
 from invitations.models import Locale
 from invitations.models.links import Accepted, LinkView
 from invitations.use_cases import patient_link

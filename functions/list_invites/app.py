@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from invitations import read_model, runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
-from invitations.http.presenters import history_out, invitation_out, invitation_page
+from invitations.http.presenters.invitations import history_out, invitation_out, invitation_page
 from invitations.models.invitations import DeliveryStatus, History, InvitationOut, InvitationPage, Status
 from invitations.use_cases import managing
 

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from invitations import runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
-from invitations.http.presenters import invitation_out
+from invitations.http.presenters.invitations import invitation_out
 from invitations.models.invitations import InvitationOut
 from invitations.models.requests import InvitationPatch
 from invitations.use_cases import managing, sending

@@ -2,7 +2,7 @@
 
 from invitations import runtime
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
-from invitations.http.presenters import patient_out
+from invitations.http.presenters.patients import patient_out
 from invitations.models.patients import PatientOut
 from invitations.models.requests import PatientPatch
 from invitations.use_cases import patients

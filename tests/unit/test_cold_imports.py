@@ -46,13 +46,13 @@ def test_importing_a_handler_builds_no_client_and_no_validator(function):
 
 
 # What a function does not load at import because its requests may never need it: the write side
-# and the entities it stores, the request models where no body is validated (each module is classes
-# to create at every cold start). They are imported on first use.
+# and the entities it stores, the request models where no body is validated, other resources'
+# answers (each module is classes to create at every cold start). They are imported on first use.
 WRITE_SIDE = {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery"}
 NOT_AT_IMPORT = {
-    "list_invites": WRITE_SIDE | {"domain.quotas", "domain.patient", "models.requests"},
-    "patients": WRITE_SIDE | {"domain.quotas"},
-    "accept_invite": WRITE_SIDE | {"domain.quotas", "models.requests"},
+    "list_invites": WRITE_SIDE | {"domain.quotas", "domain.patient", "models.requests", "models.patients"},
+    "patients": WRITE_SIDE | {"domain.quotas", "models.invitations", "models.links"},
+    "accept_invite": WRITE_SIDE | {"domain.quotas", "models.requests", "models.invitations", "models.patients"},
     "expire_invites": WRITE_SIDE | {"domain.quotas", "domain.patient", "models.requests"},
     "send_invite": WRITE_SIDE | {"domain.patient"},
     "manage_invite": WRITE_SIDE | {"domain.patient"},

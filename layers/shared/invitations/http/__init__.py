@@ -1,4 +1,4 @@
-"""HTTP glue shared by every function (presenters.py shapes the answers): the resolver, the contract's error body (mapped once,
+"""HTTP glue shared by every function (presenters/ shapes the answers): the resolver, the contract's error body (mapped once,
 here), the caller's identity from the JWT authorizer, and the Lambda entry point."""
 
 import base64

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from invitations import runtime
 from invitations.domain.errors import Busy, IdempotencyKeyReused
 from invitations.domain.invitation import Contact, Invitation
-from invitations.http.presenters import invitation_out
+from invitations.http.presenters.invitations import invitation_out
 from invitations.models.invitations import InvitationOut
 from invitations.models.requests import InvitationCreate
 from invitations.settings import get_settings

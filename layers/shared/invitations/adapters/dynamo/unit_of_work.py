@@ -7,23 +7,27 @@ which carries the invitation's retention as the change leaves it (domain/history
 condition that an invitation the change only read is still as read; the dispatcher aligns the
 older entries afterwards (`history.align`, written at once, not staged)."""
 
+from __future__ import annotations
+
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invitations.adapters.dynamo import items, name_index
 from invitations.adapters.dynamo.codec import dump
-from invitations.adapters.dynamo.table import Table
 from invitations.domain import history
-from invitations.domain.delivery import SentMessage
 from invitations.domain.errors import ConcurrentChange
-from invitations.domain.events import DomainEvent
-from invitations.domain.history import HistoryEntry
 from invitations.domain.ids import is_id
-from invitations.domain.invitation import Invitation
-from invitations.domain.outbox import OutboxEntry
-from invitations.domain.patient import Patient
-from invitations.domain.quotas import Quota
+
+if TYPE_CHECKING:  # annotations only: a read (GET, the patient's page) loads no entity it does not read
+    from invitations.adapters.dynamo.table import Table
+    from invitations.domain.delivery import SentMessage
+    from invitations.domain.events import DomainEvent
+    from invitations.domain.history import HistoryEntry
+    from invitations.domain.invitation import Invitation
+    from invitations.domain.outbox import OutboxEntry
+    from invitations.domain.patient import Patient
+    from invitations.domain.quotas import Quota
 
 
 def _put(item: dict[str, Any], previous_rev: int | None) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Domain -> the contract's response models. The only place that decides what a clinician or a
-patient is shown (a link only while pending; a patient's page never shows their contact)."""
+"""An invitation, a page of them and its history, as the clinician sees them (a link only while
+pending)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING
 
 from invitations.clock import iso
 from invitations.models.invitations import Delivery, History, HistoryItem, InvitationOut, InvitationPage
-from invitations.models.links import LinkView
-from invitations.models.patients import PatientOut
 
-if TYPE_CHECKING:  # annotations only: each function loads just the entities it presents
+if TYPE_CHECKING:  # annotations only
     from datetime import datetime
 
     from invitations.domain.history import HistoryEntry
     from invitations.domain.invitation import Invitation
-    from invitations.domain.patient import Patient
     from invitations.ports import Links
     from invitations.read_model import Page
 
@@ -55,21 +52,6 @@ def invitation_page(page: Page, links: Links) -> InvitationPage:
     )
 
 
-def patient_out(p: Patient) -> PatientOut:
-    return PatientOut(
-        id=p.id,
-        first_name=p.first_name,
-        last_name=p.last_name,
-        email=p.email,
-        phone=p.phone,
-        invitation_id=p.invitation_id,
-        thread=p.thread,
-        created_at=iso(p.created_at),
-        updated_at=iso(p.updated_at),
-        left_at=iso(p.left_at) if p.left_at else None,
-    )
-
-
 def history_out(entries: list[HistoryEntry]) -> History:
     return History(
         items=[
@@ -84,7 +66,3 @@ def history_out(entries: list[HistoryEntry]) -> History:
             for e in entries
         ]
     )
-
-
-def link_view(inv: Invitation, now: datetime) -> LinkView:
-    return LinkView(status=inv.status_at(now), clinician_name=inv.clinician_name, expires_at=iso(inv.expires_at))

@@ -9,6 +9,7 @@ import pytest
 
 from invitations import messages
 from invitations.domain import rules
+from invitations.domain.errors import TooManySends
 from invitations.domain.invitation import Contact
 from invitations.domain.rules import Rules
 from invitations.use_cases import managing, patient_link, reminders, sending
@@ -17,6 +18,7 @@ from tests.fakes import World, world
 
 ALICE = Clinician("clin-alice", "Dr Alice Martin")
 JEANNE = Contact("Jeanne", "Rivière", "jeanne@example.org", None)
+PAUL = Contact("Paul", "Durand", "paul@example.org", None)
 
 
 @pytest.fixture
@@ -121,3 +123,29 @@ def test_a_reminder_counts_in_the_clinicians_day_but_is_never_refused():
     w.clock.advance(days=11, hours=1)
     w.clock.current = w.clock.current.replace(hour=9)
     assert run(w) == 1
+    # ... and then counts: the clinician's day is full, a new invitation is refused.
+    with pytest.raises(TooManySends):
+        sending.send(w.services, ALICE, PAUL)
+
+
+def test_a_reminder_adds_to_the_sends_of_the_clinicians_day():
+    w = world(rules=replace(Rules(), max_sends_per_day=2))
+    sending.send(w.services, ALICE, JEANNE)
+    w.clock.advance(days=11, hours=1)
+    w.clock.current = w.clock.current.replace(hour=9)
+    sending.send(w.services, ALICE, PAUL)  # 1 today
+    assert run(w) == 1  # Jeanne's reminder: 2 today
+    with pytest.raises(TooManySends):
+        sending.send(w.services, ALICE, replace(PAUL, email="paul.2@example.org"))
+
+
+def test_a_run_out_of_time_stops_reading_the_due_reminders(w):
+    for n in range(3):
+        sending.send(w.services, ALICE, replace(JEANNE, email=f"jeanne.{n}@example.org"))
+    w.clock.advance(days=11, hours=1)
+    w.clock.current = w.clock.current.replace(hour=9)
+    read = []
+    due = w.services.queries.reminders_due
+    w.services.queries.reminders_due = lambda now: (read.append(inv) or inv for inv in due(now))  # type: ignore[method-assign]
+    assert reminders.send_due(w.services, lambda: False) == 0
+    assert len(read) == 1  # the first one, then the run stops: the rest is the next run's

@@ -86,6 +86,26 @@ class HttpRequest:
         return ",".join(values) if values else None
 
 
+class BodyRefused(ValueError):
+    """A local endpoint's body that is not one JSON object, with the status and code to answer."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def json_object(request: HttpRequest) -> dict[str, Any]:
+    """The body of a request to one of the local endpoints (/_local/...): one JSON object, `{}`
+    when empty. Raises BodyRefused: 400 for malformed JSON, 422 for anything but an object."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise BodyRefused(400, "malformed_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BodyRefused(422, "validation_error", "The request body must be a JSON object.")
+    return body
+
+
 def _combined(pairs: list[tuple[str, str]]) -> dict[str, str]:
     """Payload 2.0 has no multi-value fields: repeated names are joined with commas."""
     combined: dict[str, str] = {}

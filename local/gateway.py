@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.apigw import ApiRoute, HttpRequest, HttpResponse, build_event, gateway_error, match, to_http_response
+from local.apigw import (
+    ApiRoute,
+    BodyRefused,
+    HttpRequest,
+    HttpResponse,
+    build_event,
+    gateway_error,
+    json_object,
+    match,
+    to_http_response,
+)
 from local.auth import Authorizer, InvalidToken, as_event_claims
 from local.clock import LocalClock, iso
 from local.console import Console
@@ -191,21 +201,17 @@ class Gateway:
 
     def _faults(self, request: HttpRequest) -> HttpResponse:
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            return _local_error(400, "malformed_json", "The request body is not valid JSON.")
-        try:
-            return HttpResponse.json(200, self.faults.configure(body))
+            return HttpResponse.json(200, self.faults.configure(json_object(request)))
+        except BodyRefused as refused:
+            return _local_error(refused.status, refused.code, str(refused))
         except ValueError as problem:
             return _local_error(422, "validation_error", str(problem))
 
     def _clock(self, request: HttpRequest) -> HttpResponse:
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            return _local_error(400, "malformed_json", "The request body is not valid JSON.")
-        if not isinstance(body, dict):
-            return _local_error(422, "validation_error", "The request body must be a JSON object.")
+            body = json_object(request)
+        except BodyRefused as refused:
+            return _local_error(refused.status, refused.code, str(refused))
         advance = body.get("advance_seconds")
         try:
             if body.get("reset") is True:

@@ -13,7 +13,6 @@ Its own local-only routes:
   (the console shows it in a frame)."""
 
 import io
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local import auth
-from local.apigw import HttpRequest, HttpResponse
+from local.apigw import BodyRefused, HttpRequest, HttpResponse, json_object
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {
@@ -108,11 +107,9 @@ class Console:
         if "application/json" not in (request.header("content-type") or "").lower():
             return _error(415, "unsupported_media_type", "Send the request as application/json.")
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            return _error(400, "malformed_json", "The request body is not valid JSON.")
-        if not isinstance(body, dict):
-            return _error(422, "validation_error", "The request body must be a JSON object.")
+            body = json_object(request)
+        except BodyRefused as refused:
+            return _error(refused.status, refused.code, str(refused))
         fields = {}
         for name in ("sub", "name"):
             value = body.get(name)

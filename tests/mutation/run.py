@@ -32,6 +32,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = "layers/shared/invitations"
@@ -260,13 +261,57 @@ def _run_module(module: str, layer_at: str | None, fork: bool) -> list[Mutant]:
     return found
 
 
-def _equivalent() -> dict[tuple[str, int, str, int], str]:
+def _source(module: str, layer_at: str | None) -> str:
+    path = f"{LAYER}/{module}"
+    if layer_at:
+        return subprocess.run(
+            ["git", "show", f"{layer_at}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
+    return (ROOT / path).read_text()
+
+
+def definition_of(source: str, line: int) -> str:
+    """The top-level function (or `Class.method`) a line is in, "" at module level."""
+    for node in ast.parse(source).body:
+        inner = node.body if isinstance(node, ast.ClassDef) else [node]
+        for definition in inner:
+            end = definition.end_lineno or definition.lineno
+            if isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef) and definition.lineno <= line <= end:
+                return definition.name if definition is node else f"{node.name}.{definition.name}"  # type: ignore[attr-defined]
+    return ""
+
+
+def anchored_line(entry: dict[str, Any], source: str) -> int:
+    """The line an equivalent mutant is on now: the entry's `line` while it still reads `source`
+    in the definition it names (`within`), else the one line of that definition that does (the
+    code above it moved). An entry whose line is gone or ambiguous stops the run: its reason must
+    be checked again, not silently kept."""
+    lines = [text.strip() for text in source.splitlines()]
+    line, wanted, within = entry["line"], entry["source"].strip(), entry.get("within", "")
+
+    def matches(number: int) -> bool:
+        return lines[number - 1] == wanted and definition_of(source, number) == within
+
+    if 0 < line <= len(lines) and matches(line):
+        return int(line)
+    found = [number for number in range(1, len(lines) + 1) if matches(number)]
+    if len(found) != 1:
+        where = "is gone" if not found else f"is on lines {found}"
+        raise SystemExit(f"{EQUIVALENT.name}: {entry['module']}:{line} `{wanted}` in {within or 'the module'} {where}")
+    return found[0]
+
+
+def _equivalent(layer_at: str | None = None) -> dict[tuple[str, int, str, int], str]:
     listed = tomllib.loads(EQUIVALENT.read_text()).get("equivalent", []) if EQUIVALENT.exists() else []
-    reasons = {}
+    reasons, sources = {}, {}
     for entry in listed:
-        if not entry.get("reason", "").strip():
-            raise SystemExit(f"{EQUIVALENT.name}: every equivalent mutant needs a reason: {entry}")
-        reasons[(entry["module"], entry["line"], entry["operator"], entry.get("occurrence", 0))] = entry["reason"]
+        if not entry.get("reason", "").strip() or not entry.get("source", "").strip():
+            raise SystemExit(f"{EQUIVALENT.name}: every equivalent mutant needs its source line and a reason: {entry}")
+        module = entry["module"]
+        if module not in sources:
+            sources[module] = _source(module, layer_at)
+        line = anchored_line(entry, sources[module])
+        reasons[(module, line, entry["operator"], entry.get("occurrence", 0))] = entry["reason"]
     return reasons
 
 
@@ -285,7 +330,7 @@ def main() -> int:
         runs = pool.map(_run_module, modules, [args.layer_at] * len(modules), [args.fork] * len(modules))
         everything = [m for found in runs for m in found]
     mutants = [m for m in everything if m.outcome != "skipped"]
-    equivalent = _equivalent()
+    equivalent = _equivalent(args.layer_at)
     counted = [m for m in mutants if (m.module, m.line, m.operator, m.occurrence) not in equivalent]
     killed = [m for m in counted if m.outcome in ("killed", "incompetent")]  # incompetent: the mutant breaks the module
     survived = sorted((m for m in counted if m not in killed), key=lambda m: (m.module, m.line, m.operator))

@@ -5,9 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from invitations import read_model, runtime
+from invitations.domain.invitation import DeliveryStatus, Status
 from invitations.http import Router, build_app, current_clinician, json_response, lambda_entry, responses
 from invitations.http.presenters.invitations import history_out, invitation_out, invitation_page
-from invitations.models.invitations import DeliveryStatus, History, InvitationOut, InvitationPage, Status
+from invitations.models.invitations import History, InvitationOut, InvitationPage
 from invitations.use_cases import managing
 
 router = Router()

@@ -2,6 +2,7 @@
 and nothing that reaches AWS at import time (clients are built on first use)."""
 
 import ast
+import functools
 import json
 import subprocess
 import sys
@@ -25,6 +26,7 @@ print(json.dumps({
 """
 
 
+@functools.cache  # two tests read each function's probe
 def _imported_by(function: str) -> dict:
     paths = [str(ROOT / "functions" / function), str(ROOT / "layers" / "shared")]
     done = subprocess.run(

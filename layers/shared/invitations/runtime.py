@@ -66,7 +66,7 @@ def table() -> Table:
 
 
 def _unit_of_work() -> UnitOfWork:
-    # Imported on first use: the read-only functions never load the write side and its entities.
+    # Imported on first use: a listing (list, search) never loads the unit of work.
     from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 
     return DynamoUnitOfWork(table())

@@ -7,8 +7,6 @@ from pydantic import Field
 from invitations.domain.invitation import Channel, DeliveryStatus, Status
 from invitations.models import Answer, Locale
 
-__all__ = ["DeliveryStatus", "Status"]  # the list's filters, typed as the domain types them
-
 
 class Delivery(Answer):
     status: DeliveryStatus

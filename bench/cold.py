@@ -8,8 +8,10 @@ function within 1.10x of it.
 
 Both sides are timed from spawn until the child has the handler's answer; the child then leaves
 with os._exit, so interpreter teardown (which Lambda never pays) is not counted. The runs are
-interleaved (round by round, which side goes first alternating), and `import boto3` alone is timed
-in every round too, as the old baseline (an info row).
+interleaved (round by round, each side in turn first), and `import boto3` alone is timed in every
+round too, as the old baseline (an info row). Each round also times every reference a second time:
+a ratio of medians where nothing differs shows how far this machine's noise alone moves one (an
+info row, "the instrument").
 
 The runs use a private bytecode cache (one untimed run of each command fills it): every module has
 its .pyc, as the built layer ships it (the `layer bytecode` row checks the build does).
@@ -47,6 +49,8 @@ MINIMAL_DIR = ROOT / "bench" / "minimal"
 TABLES = {"function": "invitations-bench-cold-fn", "reference": "invitations-bench-cold-ref"}
 CLINICIAN = "clinician-bench-cold"
 MARK = "BENCH-READY "
+# Each round runs the function, its reference and the reference again, in turn first, second, third.
+ORDERS = (("function", "reference", "again"), ("reference", "again", "function"), ("again", "function", "reference"))
 
 # What each child runs: the same prelude on both sides (the event comes in BENCH_EVENT).
 PRELUDE = f"""import os, sys, json, uuid
@@ -219,6 +223,7 @@ class Scenario:
 class Sides:
     function: list[float] = field(default_factory=list)
     reference: list[float] = field(default_factory=list)
+    again: list[float] = field(default_factory=list)  # the reference once more: the instrument's scatter
     split: dict[str, list[dict[str, float]]] = field(default_factory=lambda: {"function": [], "reference": []})
 
 
@@ -443,17 +448,17 @@ def run(bench_stack: Stack, built_layer: Path | None = None) -> list[Row]:
                 lines = log.read_text().splitlines() if log.exists() else []
                 calls.setdefault(scenario.function, {})[side] = [tuple(json.loads(line)) for line in lines]
 
-        say(f"  {RUNS} rounds: import boto3, then each function and its reference, interleaved")
+        say(f"  {RUNS} rounds: import boto3, then each function, its reference and the reference again, interleaved")
         base: list[float] = []
         sides = {s.function: Sides() for s in scenarios}
         for round_ in range(RUNS):
             base.append(_spawn(BOTO3, boto3_env, cwd)[0])
             for scenario in scenarios:
-                order = ("function", "reference") if round_ % 2 == 0 else ("reference", "function")
-                for side in order:
-                    seconds, split = timed(scenario, side)
+                for side in ORDERS[round_ % len(ORDERS)]:
+                    seconds, split = timed(scenario, "reference" if side == "again" else side)
                     getattr(sides[scenario.function], side).append(seconds)
-                    sides[scenario.function].split[side].append(split)
+                    if side != "again":
+                        sides[scenario.function].split[side].append(split)
 
         # The own code's share of the import, interleaved the same way (an info row).
         own: dict[str, dict[str, list[float]]] = {s.function: {"function": [], "reference": []} for s in scenarios}
@@ -472,6 +477,7 @@ def run(bench_stack: Stack, built_layer: Path | None = None) -> list[Row]:
         stub_calls = dict(aws.calls)
 
     rows = [_row(s, sides[s.function], base, profiles[s.function]) for s in scenarios]
+    rows.append(_instrument_row({s.function: sides[s.function] for s in scenarios}))
     rows.append(_calls_row(calls))
     b = median(base)
     vs_boto3 = {s.function: median(sides[s.function].function) / b for s in scenarios}
@@ -522,6 +528,29 @@ def _row(scenario: Scenario, sides: Sides, base: list[float], profiles: dict[str
             "function_split_ms": {k: round(part("function", k), 1) for k in ("import", "first_request")},
             "reference_split_ms": {k: round(part("reference", k), 1) for k in ("import", "first_request")},
             "importtime_self_ms": profiles,
+        },
+    )
+
+
+def _instrument_row(sides: dict[str, Sides]) -> Row:
+    """Each reference against itself, timed in the same rounds as the functions: what a ratio of
+    medians reads on this machine when nothing differs. A function's ratio nearer its target than
+    this scatter is not told apart from it."""
+    ratios = {fn: median(s.again) / median(s.reference) for fn, s in sides.items()}
+    intervals = {fn: ratio_interval(s.again, s.reference) for fn, s in sides.items()}
+    spread = max(abs(r - 1) for r in ratios.values())
+    return Row(
+        "cold start",
+        "info: the instrument (each reference against itself)",
+        f"{min(ratios.values()):.2f}-{max(ratios.values()):.2f}x",
+        "",
+        "info",
+        f"nothing differs, so 1.00x but for noise: up to {spread:.0%} off here, n={len(next(iter(sides.values())).again)}; "
+        + ", ".join(f"{fn} {r:.2f}x ({intervals[fn][0]:.2f}-{intervals[fn][1]:.2f}x)" for fn, r in ratios.items()),
+        {
+            "ratios": ratios,
+            "intervals_90": intervals,
+            "again_ms": {fn: [round(x * 1e3, 1) for x in s.again] for fn, s in sides.items()},
         },
     )
 

@@ -19,10 +19,21 @@ from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
 from invitations.domain.quotas import Quota
 from invitations.domain.rules import Rules
-from invitations.ports import DeliveryFailed
+from invitations.ports import (
+    Clock,
+    Counter,
+    Cursors,
+    DeliveryFailed,
+    EventPublisher,
+    InvitationQueries,
+    Links,
+    Messenger,
+    Pseudonyms,
+    UnitOfWork,
+)
 from invitations.text import name_words
 from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
-from invitations.use_cases.base import Clinician, Services
+from invitations.use_cases.base import Clinician
 
 BASE_URL = "https://invite.example.org"
 RETENTION = timedelta(days=90)  # RetentionDays' default: how long a deleted or expired invitation is kept
@@ -365,6 +376,22 @@ class FakePseudonyms:
 
 
 @dataclass
+class FakeServices:
+    """The ports (use_cases.base.Services) on the fakes."""
+
+    unit_of_work: Callable[[], UnitOfWork]
+    queries: InvitationQueries
+    messenger: Messenger
+    events: EventPublisher
+    links: Links
+    cursors: Cursors
+    clock: Clock
+    rules: Rules
+    counter: Counter
+    pseudonyms: Pseudonyms
+
+
+@dataclass
 class World:
     """Every fake, and the Services built on them."""
 
@@ -373,7 +400,7 @@ class World:
     publisher: FakePublisher
     counter: FakeCounter
     clock: FrozenClock
-    services: Services
+    services: FakeServices
 
     def dispatched(self, clinician: Clinician, contact: Contact) -> Invitation:
         """An invitation sent, once the stream has dispatched it (its message id recorded)."""
@@ -413,7 +440,7 @@ def world(rules: Rules | None = None, secret: bytes = b"unit-test-secret") -> Wo
         FrozenClock(),
     )
     signer = TokenSigner(secret)
-    services = Services(
+    services = FakeServices(
         unit_of_work=lambda: FakeUnitOfWork(store),
         queries=FakeQueries(store),
         messenger=messenger,

@@ -51,6 +51,8 @@ def test_importing_a_handler_builds_no_client_and_no_validator(function):
 # and the entities it stores, the request models where no body is validated, other resources'
 # answers (each module is classes to create at every cold start). They are imported on first use.
 WRITE_SIDE = {"adapters.dynamo.unit_of_work", "domain.outbox", "domain.delivery"}
+# runtime.AwsServices builds each adapter (and imports its module) when a request first reaches it.
+ADAPTERS = {"adapters.dynamo.queries", "adapters.ses_sns", "adapters.eventbridge", "adapters.pseudonyms", "tokens"}
 NOT_AT_IMPORT = {
     "list_invites": WRITE_SIDE | {"domain.quotas", "domain.patient", "models.requests", "models.patients"},
     "patients": WRITE_SIDE | {"domain.quotas", "models.invitations", "models.links"},
@@ -65,7 +67,7 @@ NOT_AT_IMPORT = {
 def test_a_handler_loads_only_what_its_requests_may_need(function):
     own = {name.removeprefix("invitations.") for name in _imported_by(function)["own"]}
     assert "domain.invitation" in own  # the probe sees the layer's modules
-    assert not own & NOT_AT_IMPORT[function]
+    assert not own & (NOT_AT_IMPORT[function] | ADAPTERS)
 
 
 def _dataclasses_of(path):
@@ -91,3 +93,26 @@ def test_the_docstring_check_finds_the_dataclasses():
         "Contact",
         "Invitation",
     ]
+
+
+def test_the_aws_services_build_each_adapter_on_first_use_and_keep_it(aws_env, monkeypatch):
+    from invitations import runtime
+    from invitations.adapters.dynamo.queries import DynamoQueries
+    from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+    from invitations.adapters.eventbridge import AwsEventPublisher
+    from invitations.adapters.pseudonyms import HmacPseudonyms
+    from invitations.adapters.ses_sns import AwsMessenger
+    from invitations.tokens import SignedCursors, SignedLinks
+
+    monkeypatch.setenv("TABLE_NAME", "invitations-test")
+    services = runtime.services()
+    built = {"queries": DynamoQueries, "messenger": AwsMessenger, "events": AwsEventPublisher}
+    built |= {"links": SignedLinks, "cursors": SignedCursors, "pseudonyms": HmacPseudonyms}
+    assert not built.keys() & vars(services).keys()  # nothing built yet
+    for port, adapter in built.items():
+        assert isinstance(getattr(services, port), adapter)
+        assert getattr(services, port) is getattr(services, port)
+    assert services.links._signer is services.cursors._signer  # one signer, one cached ring
+    assert isinstance(services.unit_of_work(), DynamoUnitOfWork)
+    assert services.unit_of_work() is not services.unit_of_work()  # a new one for each change
+    assert runtime.client.cache_info().currsize == 1  # DynamoDB's only: nothing was called

@@ -1,26 +1,37 @@
 """Wiring: the adapters behind the ports, built lazily on first use and reused across warm
 invocations (never at import)."""
 
+from __future__ import annotations
+
 import threading
 from datetime import timedelta
-from functools import cache, lru_cache
-from typing import Any
+from functools import cache, cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
-from invitations.adapters.dynamo.queries import DynamoQueries
 from invitations.adapters.dynamo.table import Table
-from invitations.adapters.eventbridge import AwsEventPublisher
-from invitations.adapters.pseudonyms import HmacPseudonyms
-from invitations.adapters.ses_sns import AwsMessenger
 from invitations.clock import SystemClock
-from invitations.keyring import RING_LIFETIME_SECONDS, Expiring, stable_secret
+from invitations.keyring import RING_LIFETIME_SECONDS, Expiring
 from invitations.observability import PowertoolsCounter
-from invitations.ports import UnitOfWork
-from invitations.settings import get_settings
-from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
-from invitations.use_cases.base import Services
+from invitations.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # each adapter's module is imported where AwsServices first builds it
+    from invitations.domain.rules import Rules
+    from invitations.ports import (
+        Clock,
+        Counter,
+        Cursors,
+        EventPublisher,
+        InvitationQueries,
+        Links,
+        Messenger,
+        Pseudonyms,
+        UnitOfWork,
+    )
+    from invitations.tokens import TokenSigner
+    from invitations.use_cases.base import Services
 
 # Standard mode: exponential back-off with jitter on throttling and transient errors.
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
@@ -65,29 +76,79 @@ def table() -> Table:
     return Table(client("dynamodb"), settings.table_name, timedelta(days=settings.retention_days))
 
 
-def _unit_of_work() -> UnitOfWork:
-    # Imported on first use: a listing (list, search) never loads the unit of work.
-    from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+class AwsServices:
+    """The ports on AWS (use_cases.base.Services). Each adapter is built, and its module imported,
+    on first use: a function loads only the adapters its requests reach (reading a patient record
+    loads no messenger, no link signer and no list queries)."""
 
-    return DynamoUnitOfWork(table())
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def unit_of_work(self) -> UnitOfWork:
+        from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+
+        return DynamoUnitOfWork(table())
+
+    @cached_property
+    def queries(self) -> InvitationQueries:
+        from invitations.adapters.dynamo.queries import DynamoQueries
+
+        return DynamoQueries(table())
+
+    @cached_property
+    def messenger(self) -> Messenger:
+        from invitations.adapters.ses_sns import AwsMessenger
+
+        s = self._settings
+        return AwsMessenger(client, s.sender_email, s.sms_sender_id, s.ses_configuration_set)
+
+    @cached_property
+    def events(self) -> EventPublisher:
+        from invitations.adapters.eventbridge import AwsEventPublisher
+
+        return AwsEventPublisher(client, self._settings.event_bus_name)
+
+    @cached_property
+    def _signer(self) -> TokenSigner:
+        from invitations.tokens import TokenSigner
+
+        return TokenSigner(link_secret)  # the ring is fetched on the first link or cursor
+
+    @cached_property
+    def links(self) -> Links:
+        from invitations.tokens import SignedLinks
+
+        return SignedLinks(self._signer, self._settings.base_url, self._settings.patient_help_url)
+
+    @cached_property
+    def cursors(self) -> Cursors:
+        from invitations.tokens import SignedCursors
+
+        return SignedCursors(self._signer)
+
+    @cached_property
+    def clock(self) -> Clock:
+        return SystemClock(self._settings.clock_offset_file)
+
+    @cached_property
+    def rules(self) -> Rules:
+        return self._settings.rules()
+
+    @cached_property
+    def counter(self) -> Counter:
+        return PowertoolsCounter()
+
+    @cached_property
+    def pseudonyms(self) -> Pseudonyms:
+        from invitations.adapters.pseudonyms import HmacPseudonyms
+        from invitations.keyring import stable_secret
+
+        return HmacPseudonyms(lambda: stable_secret(link_secret()))  # never rotated: quotas keep their keys
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
-    settings = get_settings()
-    signer = TokenSigner(link_secret)  # the ring is fetched on the first link or cursor
-    return Services(
-        unit_of_work=_unit_of_work,
-        queries=DynamoQueries(table()),
-        messenger=AwsMessenger(client, settings.sender_email, settings.sms_sender_id, settings.ses_configuration_set),
-        events=AwsEventPublisher(client, settings.event_bus_name),
-        links=SignedLinks(signer, settings.base_url, settings.patient_help_url),
-        cursors=SignedCursors(signer),
-        clock=SystemClock(settings.clock_offset_file),
-        rules=settings.rules(),
-        counter=PowertoolsCounter(),
-        pseudonyms=HmacPseudonyms(lambda: stable_secret(link_secret())),  # never rotated: quotas keep their keys
-    )
+    return AwsServices(get_settings())
 
 
 def reset() -> None:

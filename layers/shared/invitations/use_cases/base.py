@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from invitations.domain.errors import Busy, ConcurrentChange
 from invitations.domain.events import Actor, DomainEvent
@@ -48,20 +48,30 @@ class Clinician:
         return Actor("clinician", self.id)
 
 
-@dataclass
-class Services:
-    """The ports a use case talks to (adapters on AWS: invitations/runtime.py; fakes: tests/)."""
+class Services(Protocol):
+    """The ports a use case talks to. On AWS, invitations/runtime.py builds each adapter on its
+    first use (a function loads only what its requests reach); in tests/, fakes."""
 
-    unit_of_work: Callable[[], UnitOfWork]
-    queries: InvitationQueries
-    messenger: Messenger
-    events: EventPublisher
-    links: Links
-    cursors: Cursors
-    clock: Clock
-    rules: Rules
-    counter: Counter
-    pseudonyms: Pseudonyms
+    def unit_of_work(self) -> UnitOfWork: ...  # a new one for each change
+
+    @property
+    def queries(self) -> InvitationQueries: ...
+    @property
+    def messenger(self) -> Messenger: ...
+    @property
+    def events(self) -> EventPublisher: ...
+    @property
+    def links(self) -> Links: ...
+    @property
+    def cursors(self) -> Cursors: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def rules(self) -> Rules: ...
+    @property
+    def counter(self) -> Counter: ...
+    @property
+    def pseudonyms(self) -> Pseudonyms: ...
 
 
 def commit_change[T](

@@ -175,6 +175,9 @@ def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
             found.append(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
             found.append(node.returns)
+        if isinstance(node, ast.ClassDef) and any(ast.unparse(base) == "Protocol" for base in node.bases):
+            # A Protocol (use_cases.base.Services) is a type: mypy reads it, nothing runs its body.
+            found.append(node)
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             # `if TYPE_CHECKING:` (imports for annotations only) from `if` to its colon.
             found.append(
@@ -194,11 +197,12 @@ def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
 
 
 def _skip_annotations(work: Path, module: str) -> None:
-    """Mutants inside an annotation (`str | None` -> `str + None`) change no behaviour: the layer's
-    annotations are types for mypy, either never evaluated (`from __future__ import annotations`)
-    or failing the import at once. So with `if not TYPE_CHECKING:`: its imports serve annotations
-    only, and running them loads a module early (tests/unit/test_cold_imports.py, outside this
-    suite, holds what is loaded) or fails the import at once on a cycle. They are marked skipped
+    """Mutants inside an annotation (`str | None` -> `str + None`) or a Protocol's body change no
+    behaviour: the layer's annotations and Protocols are types for mypy, either never evaluated
+    (`from __future__ import annotations`) or failing the import at once. So with
+    `if not TYPE_CHECKING:`: its imports serve annotations only, and running them loads a module
+    early (tests/unit/test_cold_imports.py, outside this suite, holds what is loaded) or fails the
+    import at once on a cycle. They are marked skipped
     and left out of the score."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult

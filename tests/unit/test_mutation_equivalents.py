@@ -5,7 +5,7 @@ import tomllib
 
 import pytest
 
-from tests.mutation.run import EQUIVALENT, _equivalent, anchored_line
+from tests.mutation.run import EQUIVALENT, _annotations, _equivalent, anchored_line
 
 SOURCE = """def first(status):
     if status == "accepted":
@@ -41,3 +41,15 @@ def test_every_listed_mutant_is_found_in_the_layer_as_it_is():
     listed = tomllib.loads(EQUIVALENT.read_text())["equivalent"]
     assert len(_equivalent()) == len({(e["module"], e["line"], e["operator"], e.get("occurrence", 0)) for e in listed})
     assert all("within" in entry and entry["reason"].strip() for entry in listed)
+
+
+def test_a_protocols_body_is_skipped_as_a_type_and_a_class_is_not():
+    source = "class Ports(Protocol):\n    @property\n    def clock(self) -> Clock: ...\n\n\n"
+    source += "class Real:\n    @property\n    def clock(self):\n        return 1\n"
+    spans = _annotations(source)
+
+    def skipped(line: int, column: int) -> bool:
+        return any(start <= (line, column) < end for start, end in spans)
+
+    assert skipped(2, 4) and skipped(3, 4)  # the Protocol's decorator and member
+    assert not skipped(7, 4) and not skipped(9, 8)  # the class's

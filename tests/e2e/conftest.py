@@ -139,6 +139,11 @@ def unique_email() -> str:
     return email
 
 
+def simulator(kind: str) -> str:
+    """An address of SES's mailbox simulator of its own (`+label`): the outbox finds its message by it."""
+    return f"{kind}+{uuid.uuid4().hex[:10]}@simulator.amazonses.com"
+
+
 def unique_phone() -> str:
     """A French mobile number of its own (E.164), as the service stores it."""
     digits = f"{uuid.uuid4().int % 10**6:06d}"  # 06 12 ...: a range the number plan allocates

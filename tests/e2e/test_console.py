@@ -15,7 +15,17 @@ import pytest
 import requests
 
 from local.template import ROOT
-from tests.e2e.conftest import PHONE, Api, Outbox, Stack, open_link, unique_email, unique_phone
+from tests.e2e.conftest import (
+    PHONE,
+    Api,
+    Outbox,
+    Stack,
+    eventually,
+    open_link,
+    simulator,
+    unique_email,
+    unique_phone,
+)
 from tests.privacy import remember
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -325,6 +335,54 @@ def test_expire_with_the_clock_then_resend(console: Console, local_clock: Any, l
     now = console.api("GET", f"/invitations/{invitation['id']}").json()
     assert now["status"] == "pending"
     assert open_link(now["link"]).status_code == 200
+
+
+def test_filter_by_status_and_delivery_and_send_in_the_patients_time_zone(console: Console, outbox: Outbox) -> None:
+    first, last = names()
+    pending = console.api.invite(first_name=first, last_name=last + "a", email=unique_email())
+    accepted = console.api.invite(first_name=first, last_name=last + "b", email=unique_email())
+    assert open_link(accepted["link"] + "/accept", method="POST").status_code == 200
+    bounced = console.api.invite(first_name=first, last_name=last + "c", email=simulator("bounce"))
+    eventually(  # SES's bounce, reported through the local simulators
+        lambda: console.api("GET", f"/invitations/{bounced['id']}").json()["delivery"]["status"],
+        lambda status: status == "bounced",
+        timeout=20,
+    )
+    from playwright.sync_api import expect
+
+    console.page.reload()
+    console.heading("Invitations patients")
+    rows = console.page.locator("#invitations li.row")
+    expect(rows).to_have_count(3)
+    console.page.get_by_label("Statut").select_option("accepted")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(f"{first} {last}b")
+    console.page.get_by_label("Statut").select_option("pending")
+    expect(rows).to_have_count(2)  # the bounced one is still pending: its address is to correct
+    console.page.get_by_label("Envoi").select_option("bounced")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(f"{first} {last}c")
+    expect(rows).to_contain_text("adresse invalide")
+    console.fits_the_screen()
+    console.accessible()
+    console.shot("13-list-filtered")
+    console.page.get_by_label("Statut").select_option("accepted")
+    console.says("Aucune invitation avec ces filtres.")
+    assert pending["id"] not in console.page.locator("#invitations").inner_text()
+
+    console.menu("Nouvelle invitation")
+    console.page.get_by_label("Prénom").fill(first)
+    console.page.get_by_label("Nom", exact=True).fill(last + "d")
+    phone = unique_phone()
+    console.page.get_by_label("Téléphone mobile").fill(phone)
+    console.page.get_by_label("Fuseau horaire du patient").select_option("Indian/Reunion")
+    console.click("Envoyer l'invitation")
+    console.heading(f"{first} {last}d")
+    console.says("Invitation envoyée par SMS")
+    console.says("La Réunion")
+    sent = [i for i in console.api("GET", "/invitations").json()["items"] if i["phone"] == phone]
+    assert [i["time_zone"] for i in sent] == ["Indian/Reunion"]
+    console.accessible()
 
 
 def test_the_token_route_is_for_this_host_only(local_stack: Stack) -> None:

@@ -3,24 +3,18 @@ mailbox simulator or an SMS to a simulator number is reported on as AWS would re
 events through the template's EventBridge rule, SNS's delivery-status logs through its log
 subscriptions), and the invitation, its history and the outbox show it within seconds."""
 
-import uuid
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.conftest import Api, Outbox, Stack, eventually, open_link, unique_email, unique_phone
+from tests.e2e.conftest import Api, Outbox, Stack, eventually, open_link, simulator, unique_email, unique_phone
 
 pytestmark = pytest.mark.e2e
 
 REPORT_SECONDS = 20.0  # the dispatch, then the report (under a second after the send), on a busy machine
 FAILING_NUMBER = "+33755512502"
 DELIVERED_NUMBER = "+33755512501"
-
-
-def simulator(kind: str) -> str:
-    """A mailbox simulator address of its own (`+label`): the outbox finds its message by it."""
-    return f"{kind}+{uuid.uuid4().hex[:10]}@simulator.amazonses.com"
 
 
 def delivery_of(api: Api, invitation: dict[str, Any], status: str) -> dict[str, Any]:

@@ -35,7 +35,17 @@ const HISTORY = {
   suppressed: "Adresse bloquée après un rejet",
 };
 const ACTOR = { clinician: "par vous", patient: "par le patient", system: "par le service" };
-const FIELD_LABELS = { first_name: "Prénom", last_name: "Nom", email: "Adresse e-mail", phone: "Téléphone mobile", locale: "Langue" };
+const FIELD_LABELS = { first_name: "Prénom", last_name: "Nom", email: "Adresse e-mail", phone: "Téléphone mobile", locale: "Langue", time_zone: "Fuseau horaire" };
+// Where the service sends SMS (SmsCountries): the dates of the patient's messages and pages are
+// shown in the patient's time zone, so that a patient in Réunion does not read Paris' hours.
+const TIME_ZONES = {
+  "Europe/Paris": "Métropole (Paris)",
+  "America/Guadeloupe": "Guadeloupe",
+  "America/Martinique": "Martinique",
+  "America/Cayenne": "Guyane",
+  "Indian/Reunion": "La Réunion",
+  "Indian/Mayotte": "Mayotte",
+};
 const dateFormat = new Intl.DateTimeFormat("fr-FR", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Paris" });
 
 // -- small helpers ------------------------------------------------------------------------------
@@ -268,7 +278,7 @@ function signInScreen() {
     h("code", {}, "make token"), "."), form);
 }
 
-const list = { q: "", seq: 0 };
+const list = { q: "", status: "", delivery: "", seq: 0 };
 
 function invitationRow(invitation) {
   const delivery = invitation.delivery || {};
@@ -287,6 +297,8 @@ async function loadInvitations(target, cursor) {
   const seq = ++list.seq;
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (list.q) params.set("q", list.q);
+  if (list.status) params.set("status", list.status);
+  if (list.delivery) params.set("delivery", list.delivery);
   if (cursor) params.set("cursor", cursor);
   const answer = await api("GET", `/invitations?${params}`);
   if (seq !== list.seq) return; // a later search already answered
@@ -299,14 +311,16 @@ async function loadInvitations(target, cursor) {
   }
   for (const invitation of answer.data.items || []) items.append(invitationRow(invitation));
   const shown = items.children.length;
+  const filtered = list.status || list.delivery;
+  const what = list.q ? `Aucune invitation au nom de « ${list.q} »${filtered ? " avec ces filtres" : ""}.`
+    : filtered ? "Aucune invitation avec ces filtres." : "Aucune invitation pour l'instant.";
   if (!shown) {
-    const what = list.q ? `Aucune invitation au nom de « ${list.q} ».` : "Aucune invitation pour l'instant.";
     items.append(h("li", { class: "card empty" }, h("p", {}, h("strong", {}, what)),
       h("p", {}, "Pour inviter un patient : ", h("a", { href: "#/nouvelle" }, "Nouvelle invitation"),
         " (prénom, nom, et une adresse e-mail ou un téléphone mobile).")));
   }
   count.textContent = shown ? `${shown} invitation${shown > 1 ? "s" : ""}${answer.data.next_cursor ? " (et d'autres)" : ""}` : "";
-  if (list.q) announce(shown ? count.textContent : `Aucune invitation au nom de ${list.q}`);
+  if (list.q || filtered) announce(shown ? count.textContent : what);
   if (answer.data.next_cursor) {
     more.append(h("button", { type: "button", class: "secondary", onclick: () => loadInvitations(target, answer.data.next_cursor) }, "Afficher plus"));
   }
@@ -322,9 +336,21 @@ function listScreen() {
   });
   const form = h("form", { role: "search", class: "search", onsubmit: (e) => { e.preventDefault(); list.q = search.value.trim(); loadInvitations(target); } },
     h("label", { for: "q" }, "Rechercher un patient"), search);
+  // Filters (the API's `status` and `delivery`): e.g. the invitations whose address bounced, to correct.
+  const filter = (id, label, key, choices) => {
+    const select = h("select", { id, name: key, "aria-controls": "invitations" },
+      ...Object.entries(choices).map(([value, text]) => h("option", { value, selected: list[key] === value }, text)));
+    select.addEventListener("change", () => { list[key] = select.value; loadInvitations(target); });
+    return h("div", {}, h("label", { for: id }, label), select);
+  };
+  const capital = (text) => text[0].toUpperCase() + text.slice(1);
+  const filters = h("div", { class: "two filters" },
+    filter("f-status", "Statut", "status", { "": "Tous", ...STATUS }),
+    filter("f-delivery", "Envoi", "delivery",
+      { "": "Tous", ...Object.fromEntries(Object.entries(DELIVERY).map(([value, text]) => [value, capital(text)])) }));
   screen("Invitations patients",
     h("p", { class: "small" }, "Toutes vos invitations, acceptées ou non, les plus récentes d'abord."),
-    form, h("p", {}, h("a", { class: "button", href: "#/nouvelle" }, "Nouvelle invitation")),
+    form, filters, h("p", {}, h("a", { class: "button", href: "#/nouvelle" }, "Nouvelle invitation")),
     target.count, target.items, target.more);
   return loadInvitations(target);
 }
@@ -337,13 +363,18 @@ function newScreen() {
     h("label", { for: "f-locale" }, "Langue de l'invitation"),
     h("select", { id: "f-locale", name: "locale" }, h("option", { value: "fr" }, "Français"), h("option", { value: "en" }, "Anglais")),
     h("p", { class: "field-error", id: "f-locale-error" }),
+    h("label", { for: "f-time_zone" }, "Fuseau horaire du patient"),
+    h("select", { id: "f-time_zone", name: "time_zone", "aria-describedby": "f-time_zone-hint f-time_zone-error" },
+      ...Object.entries(TIME_ZONES).map(([value, text]) => h("option", { value }, text))),
+    h("p", { class: "small", id: "f-time_zone-hint" }, "Les dates du message et de la page du lien sont données à son heure."),
+    h("p", { class: "field-error", id: "f-time_zone-error" }),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Envoyer l'invitation"),
       h("a", { class: "button secondary", href: "#/invitations" }, "Annuler")));
   const key = crypto.randomUUID(); // one Idempotency-Key per form: a double submit sends once
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const values = formValues(form, ["first_name", "last_name", "email", "phone", "locale"]);
-    const body = { first_name: values.first_name, last_name: values.last_name, locale: values.locale };
+    const values = formValues(form, ["first_name", "last_name", "email", "phone", "locale", "time_zone"]);
+    const body = { first_name: values.first_name, last_name: values.last_name, locale: values.locale, time_zone: values.time_zone };
     if (values.email) body.email = values.email;
     if (values.phone) body.phone = values.phone;
     const button = $("button[type=submit]", form);
@@ -374,7 +405,8 @@ function channelFacts(invitation) {
   if (invitation.status === "pending" && DELIVERY[delivery.status]) {
     rows.push(["État de l'envoi", `${DELIVERY[delivery.status][0].toUpperCase()}${DELIVERY[delivery.status].slice(1)}${delivery.at ? ` (${when(delivery.at)})` : ""}${delivery.detail ? ` — ${delivery.detail}` : ""}`]);
   }
-  rows.push(["E-mail", invitation.email || "—"], ["Téléphone", invitation.phone || "—"], ["Envoyée le", when(invitation.sent_at)]);
+  rows.push(["E-mail", invitation.email || "—"], ["Téléphone", invitation.phone || "—"]);
+  rows.push(["Fuseau horaire du patient", TIME_ZONES[invitation.time_zone] || invitation.time_zone], ["Envoyée le", when(invitation.sent_at)]);
   if (invitation.status === "accepted") rows.push(["Acceptée le", when(invitation.accepted_at)]);
   else rows.push([invitation.status === "expired" ? "A expiré le" : "Valable jusqu'au", when(invitation.expires_at)]);
   if (invitation.send_count) rows.push(["Envois", String(invitation.send_count)]);

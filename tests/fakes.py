@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from invitations import ports
 from invitations.domain import history
 from invitations.domain.delivery import SentMessage
 from invitations.domain.errors import ConcurrentChange
@@ -19,18 +20,7 @@ from invitations.domain.outbox import OutboxEntry
 from invitations.domain.patient import Patient
 from invitations.domain.quotas import Quota
 from invitations.domain.rules import Rules
-from invitations.ports import (
-    Clock,
-    Counter,
-    Cursors,
-    DeliveryFailed,
-    EventPublisher,
-    InvitationQueries,
-    Links,
-    Messenger,
-    Pseudonyms,
-    UnitOfWork,
-)
+from invitations.ports import DeliveryFailed
 from invitations.text import name_words
 from invitations.tokens import SignedCursors, SignedLinks, TokenSigner
 from invitations.use_cases.base import Clinician
@@ -379,16 +369,16 @@ class FakePseudonyms:
 class FakeServices:
     """The ports (use_cases.base.Services) on the fakes."""
 
-    unit_of_work: Callable[[], UnitOfWork]
-    queries: InvitationQueries
-    messenger: Messenger
-    events: EventPublisher
-    links: Links
-    cursors: Cursors
-    clock: Clock
+    unit_of_work: Callable[[], ports.UnitOfWork]
+    queries: ports.InvitationQueries
+    messenger: ports.Messenger
+    events: ports.EventPublisher
+    links: ports.Links
+    cursors: ports.Cursors
+    clock: ports.Clock
     rules: Rules
-    counter: Counter
-    pseudonyms: Pseudonyms
+    counter: ports.Counter
+    pseudonyms: ports.Pseudonyms
 
 
 @dataclass

@@ -18,18 +18,8 @@ from invitations.observability import PowertoolsCounter
 from invitations.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # each adapter's module is imported where AwsServices first builds it
+    from invitations import ports
     from invitations.domain.rules import Rules
-    from invitations.ports import (
-        Clock,
-        Counter,
-        Cursors,
-        EventPublisher,
-        InvitationQueries,
-        Links,
-        Messenger,
-        Pseudonyms,
-        UnitOfWork,
-    )
     from invitations.tokens import TokenSigner
     from invitations.use_cases.base import Services
 
@@ -84,26 +74,26 @@ class AwsServices:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self) -> ports.UnitOfWork:
         from invitations.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 
         return DynamoUnitOfWork(table())
 
     @cached_property
-    def queries(self) -> InvitationQueries:
+    def queries(self) -> ports.InvitationQueries:
         from invitations.adapters.dynamo.queries import DynamoQueries
 
         return DynamoQueries(table())
 
     @cached_property
-    def messenger(self) -> Messenger:
+    def messenger(self) -> ports.Messenger:
         from invitations.adapters.ses_sns import AwsMessenger
 
         s = self._settings
         return AwsMessenger(client, s.sender_email, s.sms_sender_id, s.ses_configuration_set)
 
     @cached_property
-    def events(self) -> EventPublisher:
+    def events(self) -> ports.EventPublisher:
         from invitations.adapters.eventbridge import AwsEventPublisher
 
         return AwsEventPublisher(client, self._settings.event_bus_name)
@@ -115,19 +105,19 @@ class AwsServices:
         return TokenSigner(link_secret)  # the ring is fetched on the first link or cursor
 
     @cached_property
-    def links(self) -> Links:
+    def links(self) -> ports.Links:
         from invitations.tokens import SignedLinks
 
         return SignedLinks(self._signer, self._settings.base_url, self._settings.patient_help_url)
 
     @cached_property
-    def cursors(self) -> Cursors:
+    def cursors(self) -> ports.Cursors:
         from invitations.tokens import SignedCursors
 
         return SignedCursors(self._signer)
 
     @cached_property
-    def clock(self) -> Clock:
+    def clock(self) -> ports.Clock:
         return SystemClock(self._settings.clock_offset_file)
 
     @cached_property
@@ -135,11 +125,11 @@ class AwsServices:
         return self._settings.rules()
 
     @cached_property
-    def counter(self) -> Counter:
+    def counter(self) -> ports.Counter:
         return PowertoolsCounter()
 
     @cached_property
-    def pseudonyms(self) -> Pseudonyms:
+    def pseudonyms(self) -> ports.Pseudonyms:
         from invitations.adapters.pseudonyms import HmacPseudonyms
         from invitations.keyring import stable_secret
 

@@ -8,8 +8,8 @@ function within 1.10x of it.
 
 Both sides are timed from spawn until the child has the handler's answer; the child then leaves
 with os._exit, so interpreter teardown (which Lambda never pays) is not counted. The runs are
-interleaved (round by round, each side in turn first), and `import boto3` alone is timed in every
-round too, as the old baseline (an info row). Each round also times every reference a second time:
+interleaved (round by round, the three sides below in each of their six orders in turn), and
+`import boto3` alone is timed in every round too, as the old baseline (an info row). Each round also times every reference a second time:
 a ratio of medians where nothing differs shows how far this machine's noise alone moves one (an
 info row, "the instrument").
 
@@ -38,9 +38,10 @@ from bench.aws_stub import AwsStub
 from bench.report import Row, check, median, ratio_interval, say
 from bench.stack import EVENTS_DIR, LINK_SECRET, Stack, api_event, create_table, function_env
 
-# Rounds; every round runs each side of every function once. 21, not the 9 the target asks at
-# least: on this shared 2-core machine a median of 11 moved by up to 0.3x from run to run.
-RUNS = 21
+# Rounds; every round runs each side of every function once. 24, not the 9 the target asks at
+# least: on this shared 2-core machine a median of 11 moved by up to 0.3x from run to run. A
+# multiple of len(ORDERS), so that every order runs as often.
+RUNS = 24
 OWN_RUNS = 11  # rounds of the own-import info row
 TARGET = 1.10
 CHILD_TIMEOUT = 120  # seconds: a child that never answers fails the run instead of hanging it
@@ -49,8 +50,10 @@ MINIMAL_DIR = ROOT / "bench" / "minimal"
 TABLES = {"function": "invitations-bench-cold-fn", "reference": "invitations-bench-cold-ref"}
 CLINICIAN = "clinician-bench-cold"
 MARK = "BENCH-READY "
-# Each round runs the function, its reference and the reference again, in turn first, second, third.
-ORDERS = (("function", "reference", "again"), ("reference", "again", "function"), ("again", "function", "reference"))
+# Each round runs the function, its reference and the reference again in one of the six orders, all
+# six equally often: each side comes first, second and third, and after each other side, as often.
+ORDERS = tuple(itertools.permutations(("function", "reference", "again")))
+assert RUNS % len(ORDERS) == 0
 
 # What each child runs: the same prelude on both sides (the event comes in BENCH_EVENT).
 PRELUDE = f"""import os, sys, json, uuid
@@ -545,7 +548,8 @@ def _instrument_row(sides: dict[str, Sides]) -> Row:
         f"{min(ratios.values()):.2f}-{max(ratios.values()):.2f}x",
         "",
         "info",
-        f"nothing differs, so 1.00x but for noise: up to {spread:.0%} off here, n={len(next(iter(sides.values())).again)}; "
+        f"nothing differs, so 1.00x but for noise: the farthest of {len(ratios)} is {spread:.0%} off, "
+        f"n={len(next(iter(sides.values())).again)}; "
         + ", ".join(f"{fn} {r:.2f}x ({intervals[fn][0]:.2f}-{intervals[fn][1]:.2f}x)" for fn, r in ratios.items()),
         {
             "ratios": ratios,

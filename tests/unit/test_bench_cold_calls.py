@@ -91,3 +91,16 @@ def test_batch_reads_are_compared_whatever_the_table_is_called() -> None:
 
     assert call_differences([batch("fn", 4)], [batch("ref", 4)]) == []
     assert call_differences([batch("fn", 4)], [batch("ref", 5)]) != []
+
+
+def test_the_rounds_put_each_side_at_each_place_and_after_each_other_side_as_often():
+    from collections import Counter
+    from itertools import pairwise
+
+    from bench.cold import ORDERS, RUNS
+
+    rounds = [ORDERS[n % len(ORDERS)] for n in range(RUNS)]
+    places = Counter((side, place) for order in rounds for place, side in enumerate(order))
+    follows = Counter(pair for order in rounds for pair in pairwise(order))
+    assert len(set(places.values())) == 1 and len(places) == 9
+    assert len(set(follows.values())) == 1 and len(follows) == 6

@@ -18,6 +18,8 @@ from invitations.observability import PowertoolsCounter
 from invitations.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # each adapter's module is imported where AwsServices first builds it
+    from collections.abc import Callable
+
     from invitations import ports
     from invitations.domain.rules import Rules
     from invitations.tokens import TokenSigner
@@ -136,8 +138,13 @@ class AwsServices:
         return HmacPseudonyms(lambda: stable_secret(link_secret()))  # never rotated: quotas keep their keys
 
 
+if TYPE_CHECKING:  # mypy checks here that AwsServices gives the use cases every port they use
+    _conforms: Callable[[Settings], Services] = AwsServices
+
+
 @lru_cache(maxsize=1)
-def services() -> Services:
+def services() -> AwsServices:
+    """The use cases' Services (a port is replaced by assigning it: tests, the bench)."""
     return AwsServices(get_settings())
 
 

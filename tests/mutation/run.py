@@ -161,6 +161,27 @@ def _fork_server(work: Path) -> subprocess.Popen[bytes]:
     return server
 
 
+def _declares_only(node: ast.ClassDef) -> bool:
+    """A Protocol (`Protocol`, `typing.Protocol`, `Protocol[T]`) whose members have no code: a
+    docstring, annotations, and methods whose body is a docstring or `...` (a default method body
+    that an implementation inherits runs: it is mutated)."""
+
+    def is_protocol(base: ast.expr) -> bool:
+        base = base.value if isinstance(base, ast.Subscript) else base
+        return (isinstance(base, ast.Name) and base.id == "Protocol") or (
+            isinstance(base, ast.Attribute) and base.attr == "Protocol"
+        )
+
+    def no_code(statement: ast.stmt) -> bool:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            return True  # a docstring or `...`
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            return all(no_code(inner) for inner in statement.body)
+        return isinstance(statement, ast.AnnAssign) and statement.value is None
+
+    return any(is_protocol(base) for base in node.bases) and all(no_code(s) for s in node.body)
+
+
 def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """The spans (line, character) of the module's annotations."""
     lines = source.splitlines()
@@ -175,8 +196,9 @@ def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
             found.append(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
             found.append(node.returns)
-        if isinstance(node, ast.ClassDef) and any(ast.unparse(base) == "Protocol" for base in node.bases):
-            # A Protocol (use_cases.base.Services) is a type: mypy reads it, nothing runs its body.
+        if isinstance(node, ast.ClassDef) and _declares_only(node):
+            # A Protocol that only declares (use_cases.base.Services) is a type: mypy reads it,
+            # nothing runs its body.
             found.append(node)
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             # `if TYPE_CHECKING:` (imports for annotations only) from `if` to its colon.

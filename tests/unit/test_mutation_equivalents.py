@@ -53,3 +53,9 @@ def test_a_protocols_body_is_skipped_as_a_type_and_a_class_is_not():
 
     assert skipped(2, 4) and skipped(3, 4)  # the Protocol's decorator and member
     assert not skipped(7, 4) and not skipped(9, 8)  # the class's
+
+
+def test_a_protocol_with_a_default_method_body_is_mutated():
+    source = "class Ports(typing.Protocol[T]):\n    def clock(self) -> int:\n        return 1 + 1\n"
+    spans = _annotations(source)
+    assert not any(start <= (3, 8) < end for start, end in spans)

@@ -66,6 +66,7 @@ function h(tag, attrs, ...children) {
 }
 
 const $ = (selector, root = document) => root.querySelector(selector);
+const capital = (text) => text[0].toUpperCase() + text.slice(1);
 const when = (iso) => (iso ? dateFormat.format(new Date(iso)) : "—");
 const fullName = (person) => `${person.first_name || ""} ${person.last_name || ""}`.trim() || "(sans nom)";
 
@@ -293,7 +294,7 @@ function invitationRow(invitation) {
     h("span", { class: `status ${invitation.status}` }, STATUS[invitation.status] || invitation.status));
 }
 
-async function loadInvitations(target, cursor) {
+async function loadInvitations(target, cursor, changed = false) {
   const seq = ++list.seq;
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (list.q) params.set("q", list.q);
@@ -314,13 +315,16 @@ async function loadInvitations(target, cursor) {
   const filtered = list.status || list.delivery;
   const what = list.q ? `Aucune invitation au nom de « ${list.q} »${filtered ? " avec ces filtres" : ""}.`
     : filtered ? "Aucune invitation avec ces filtres." : "Aucune invitation pour l'instant.";
-  if (!shown) {
+  if (!shown && filtered) {
+    items.append(h("li", { class: "card empty" }, h("p", {}, h("strong", {}, what)),
+      h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => target.clearFilters() }, "Effacer les filtres"))));
+  } else if (!shown) {
     items.append(h("li", { class: "card empty" }, h("p", {}, h("strong", {}, what)),
       h("p", {}, "Pour inviter un patient : ", h("a", { href: "#/nouvelle" }, "Nouvelle invitation"),
         " (prénom, nom, et une adresse e-mail ou un téléphone mobile).")));
   }
   count.textContent = shown ? `${shown} invitation${shown > 1 ? "s" : ""}${answer.data.next_cursor ? " (et d'autres)" : ""}` : "";
-  if (list.q || filtered) announce(shown ? count.textContent : what);
+  if (changed) announce(shown ? count.textContent : what); // what the search or a filter found
   if (answer.data.next_cursor) {
     more.append(h("button", { type: "button", class: "secondary", onclick: () => loadInvitations(target, answer.data.next_cursor) }, "Afficher plus"));
   }
@@ -332,19 +336,24 @@ function listScreen() {
   let timer = null;
   search.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => { list.q = search.value.trim(); loadInvitations(target); }, 200);
+    timer = setTimeout(() => { list.q = search.value.trim(); loadInvitations(target, null, true); }, 200);
   });
-  const form = h("form", { role: "search", class: "search", onsubmit: (e) => { e.preventDefault(); list.q = search.value.trim(); loadInvitations(target); } },
+  const form = h("form", { role: "search", class: "search", onsubmit: (e) => { e.preventDefault(); list.q = search.value.trim(); loadInvitations(target, null, true); } },
     h("label", { for: "q" }, "Rechercher un patient"), search);
   // Filters (the API's `status` and `delivery`): e.g. the invitations whose address bounced, to correct.
   const filter = (id, label, key, choices) => {
     const select = h("select", { id, name: key, "aria-controls": "invitations" },
       ...Object.entries(choices).map(([value, text]) => h("option", { value, selected: list[key] === value }, text)));
-    select.addEventListener("change", () => { list[key] = select.value; loadInvitations(target); });
+    select.addEventListener("change", () => { list[key] = select.value; loadInvitations(target, null, true); });
     return h("div", {}, h("label", { for: id }, label), select);
   };
-  const capital = (text) => text[0].toUpperCase() + text.slice(1);
-  const filters = h("div", { class: "two filters" },
+  target.clearFilters = () => {
+    list.status = list.delivery = "";
+    for (const select of filters.querySelectorAll("select")) select.value = "";
+    loadInvitations(target, null, true);
+    filters.querySelector("select").focus();
+  };
+  const filters = h("div", { class: "two", role: "group", "aria-label": "Filtrer la liste" },
     filter("f-status", "Statut", "status", { "": "Tous", ...STATUS }),
     filter("f-delivery", "Envoi", "delivery",
       { "": "Tous", ...Object.fromEntries(Object.entries(DELIVERY).map(([value, text]) => [value, capital(text)])) }));
@@ -403,10 +412,13 @@ function channelFacts(invitation) {
   const rows = [["Canal", why]];
   if (channel && channel !== invitation.channel) rows.push(["Dernier envoi", channel === "sms" ? "par SMS (repli : l'e-mail n'est pas passé)" : "par e-mail"]);
   if (invitation.status === "pending" && DELIVERY[delivery.status]) {
-    rows.push(["État de l'envoi", `${DELIVERY[delivery.status][0].toUpperCase()}${DELIVERY[delivery.status].slice(1)}${delivery.at ? ` (${when(delivery.at)})` : ""}${delivery.detail ? ` — ${delivery.detail}` : ""}`]);
+    rows.push(["État de l'envoi", `${capital(DELIVERY[delivery.status])}${delivery.at ? ` (${when(delivery.at)})` : ""}${delivery.detail ? ` — ${delivery.detail}` : ""}`]);
   }
   rows.push(["E-mail", invitation.email || "—"], ["Téléphone", invitation.phone || "—"]);
-  rows.push(["Fuseau horaire du patient", TIME_ZONES[invitation.time_zone] || invitation.time_zone], ["Envoyée le", when(invitation.sent_at)]);
+  const zone = TIME_ZONES[invitation.time_zone] || invitation.time_zone;
+  // The dates here are Paris time (the console's); the patient's messages give them at the patient's.
+  rows.push(["Fuseau horaire du patient", invitation.time_zone === "Europe/Paris" ? zone : `${zone} (les dates ci-dessous sont à l'heure de Paris)`]);
+  rows.push(["Envoyée le", when(invitation.sent_at)]);
   if (invitation.status === "accepted") rows.push(["Acceptée le", when(invitation.accepted_at)]);
   else rows.push([invitation.status === "expired" ? "A expiré le" : "Valable jusqu'au", when(invitation.expires_at)]);
   if (invitation.send_count) rows.push(["Envois", String(invitation.send_count)]);

@@ -189,32 +189,25 @@ def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     def char(line: int, offset: int) -> int:  # ast counts UTF-8 bytes, cosmic-ray characters
         return len(lines[line - 1].encode()[:offset].decode(errors="ignore"))
 
+    def span(first: ast.AST, last: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
+        """From where `first` starts to where `last` ends."""
+        assert last.end_lineno is not None and last.end_col_offset is not None
+        start = (first.lineno, char(first.lineno, first.col_offset))
+        return start, (last.end_lineno, char(last.end_lineno, last.end_col_offset))
+
     spans = []
     for node in ast.walk(ast.parse(source)):
-        found = []
         if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation:
-            found.append(node.annotation)
+            spans.append(span(node.annotation, node.annotation))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
-            found.append(node.returns)
+            spans.append(span(node.returns, node.returns))
         if isinstance(node, ast.ClassDef) and _declares_only(node):
             # A Protocol that only declares (use_cases.base.Services) is a type: mypy reads it,
             # nothing runs its body.
-            found.append(node)
+            spans.append(span(node, node))
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             # `if TYPE_CHECKING:` (imports for annotations only) from `if` to its colon.
-            found.append(
-                ast.Name(
-                    lineno=node.lineno,
-                    col_offset=node.col_offset,
-                    end_lineno=node.test.end_lineno,
-                    end_col_offset=node.test.end_col_offset,
-                )
-            )
-        for a in found:
-            assert a.end_lineno is not None and a.end_col_offset is not None
-            spans.append(
-                ((a.lineno, char(a.lineno, a.col_offset)), (a.end_lineno, char(a.end_lineno, a.end_col_offset)))
-            )
+            spans.append(span(node, node.test))
     return spans
 
 
